@@ -1,0 +1,121 @@
+"""One settings table for the whole product (after datasette's SETTINGS).
+
+Precedence: defaults < config file (TOML, ``kb.toml`` or ``--config``) < ``KB_*`` environment
+< explicit overrides (CLI flags). This is the only module that reads ``os.environ``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the setting and its source."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: object
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("mkdocs_config", "mkdocs.yml", "MkDocs configuration file of the site"),
+    Setting("site_dir", "site", "Directory of the built site (holds the corpus export kb-corpus.json)"),
+    Setting("data_dir", "data", "Directory for index builds and the links database"),
+    Setting("index_root", "", "Directory of index builds; empty means <data_dir>/index"),
+    Setting("model", "all-MiniLM-L6-v2", "Embedding model: the bundled default, another sentence-transformers name, or a local path"),
+    Setting("encoder_backend", "auto", "Query/index encoder: auto (ONNX int8 if available, else torch), onnx or torch"),
+    Setting("keep_builds", 3, "How many published index builds to keep"),
+    Setting("ann_threshold", 50000, "Chunk count above which the dense lane uses HNSW instead of exact search"),
+    Setting("host", "127.0.0.1", "Address the service binds to"),
+    Setting("port", 8000, "Port the service listens on"),
+    Setting("workers", 2, "Production server (gunicorn) worker processes"),
+    Setting("database_url", "", "Links database URL; empty means sqlite:///<data_dir>/links.db"),
+    Setting("api_token", "", "Bearer token required by write endpoints; empty disables writes"),
+    Setting("rate_limit_per_minute", 300, "Requests per minute per client on /api/search and /api/suggest (0 = off)"),
+    Setting("reload_interval", 2.0, "Seconds between checks for a newly published index build"),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    mkdocs_config: str = "mkdocs.yml"
+    site_dir: str = "site"
+    data_dir: str = "data"
+    index_root: str = ""
+    model: str = "all-MiniLM-L6-v2"
+    encoder_backend: str = "auto"
+    keep_builds: int = 3
+    ann_threshold: int = 50000
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    database_url: str = ""
+    api_token: str = ""
+    rate_limit_per_minute: int = 300
+    reload_interval: float = 2.0
+
+    @property
+    def index_path(self) -> Path:
+        return Path(self.index_root) if self.index_root else Path(self.data_dir) / "index"
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{Path(self.data_dir) / 'links.db'}"
+
+    @property
+    def corpus_path(self) -> Path:
+        return Path(self.site_dir) / "kb-corpus.json"
+
+
+def _coerce(name: str, value: object, source: str) -> object:
+    default = _BY_NAME[name].default
+    try:
+        if isinstance(default, bool):
+            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"setting '{name}' from {source}: {value!r} is not a valid "
+                            f"{type(default).__name__}") from None
+
+
+def load_settings(config_file: str | None = None, overrides: dict | None = None,
+                  environ: dict | None = None) -> Settings:
+    """Resolve the settings; raises SettingsError naming the setting for a bad value."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    path = config_file or env.get("KB_CONFIG") or ("kb.toml" if Path("kb.toml").exists() else None)
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"config file {path}: {exc}") from None
+        for key, value in data.items():
+            if key not in _BY_NAME:
+                raise SettingsError(f"config file {path}: unknown setting '{key}'")
+            values[key] = _coerce(key, value, f"config file {path}")
+    for name in _BY_NAME:
+        env_name = f"KB_{name.upper()}"
+        if env.get(env_name) not in (None, ""):
+            values[name] = _coerce(name, env[env_name], f"environment {env_name}")
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = _coerce(name, value, f"option --{name.replace('_', '-')}")
+    settings = Settings(**values)
+    if settings.encoder_backend not in ("auto", "onnx", "torch"):
+        raise SettingsError(f"setting 'encoder_backend': {settings.encoder_backend!r} is not auto, onnx or torch")
+    return settings
+
+
+def as_dict(settings: Settings) -> dict:
+    return dataclasses.asdict(settings)

@@ -1,0 +1,107 @@
+"""Generated pages (area indexes, tags, error-code index) and the article metadata header.
+
+Plain functions over Article records; the plugin only decides where their output goes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import posixpath
+from collections import defaultdict
+
+from site_builder.schema import SERVICE_AREAS, Article
+
+TYPE_ORDER = {"runbook": 0, "faq": 1, "reference": 2}
+
+
+def listed(articles: list[Article]) -> list[Article]:
+    """Articles shown in lists and exported: everything but archived, in a stable order."""
+    live = [a for a in articles if a.status != "archived"]
+    return sorted(live, key=lambda a: (TYPE_ORDER[a.type], a.title.lower()))
+
+
+def _rel(from_page: str, to_src: str) -> str:
+    return posixpath.relpath(to_src, posixpath.dirname(from_page) or ".")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return "`` " + text.replace("|", "\\|") + " ``" if "`" in text else f"`{_cell(text)}`"
+
+
+def _link(from_page: str, art: Article) -> str:
+    label = _cell(art.title.replace("[", "\\[").replace("]", "\\]"))
+    suffix = " *(draft)*" if art.status == "draft" else ""
+    return f"[{label}]({_rel(from_page, art.src_path)}){suffix}"
+
+
+def area_index(area: str, articles: list[Article]) -> str:
+    """Markdown for ``<area>/index.md``: every listed article of the area in one table."""
+    page = f"{area}/index.md"
+    rows = [a for a in listed(articles) if a.service_area == area]
+    out = [f"# {SERVICE_AREAS[area]}", "", f"{len(rows)} article(s) in this service area.", ""]
+    out += ["| Article | Type | Error codes | Last reviewed |", "|---|---|---|---|"]
+    for art in rows:
+        codes = ", ".join(_code(c) for c in art.error_codes) or "—"
+        out.append(f"| {_link(page, art)} | {art.type} | {codes} | {art.last_reviewed.isoformat()} |")
+    return "\n".join(out) + "\n"
+
+
+def tags_page(articles: list[Article]) -> str:
+    """Markdown for ``tags.md``: each tag, alphabetically, with the articles that carry it."""
+    by_tag: dict[str, list[Article]] = defaultdict(list)
+    for art in listed(articles):
+        for tag in art.tags:
+            by_tag[tag].append(art)
+    out = ["# Tags", ""]
+    for tag in sorted(by_tag):
+        out += [f"## {tag}", ""] + [f"- {_link('tags.md', a)}" for a in by_tag[tag]] + [""]
+    return "\n".join(out)
+
+
+def error_code_page(articles: list[Article]) -> str:
+    """Markdown for ``error-codes.md``: every ``error_codes`` entry → articles, alphabetical."""
+    by_code: dict[str, list[Article]] = defaultdict(list)
+    for art in listed(articles):
+        for code in dict.fromkeys(art.error_codes):
+            by_code[code].append(art)
+    out = ["# Error code index", "", "Every error code, status and identifier the knowledge base covers.", "",
+           "| Error code | Articles |", "|---|---|"]
+    for code in sorted(by_code, key=lambda c: (c.lower(), c)):
+        out.append(f"| {_code(code)} | {'<br>'.join(_link('error-codes.md', a) for a in by_code[code])} |")
+    return "\n".join(out) + "\n"
+
+
+def _row(label: str, value_html: str) -> str:
+    return f"<dt>{html.escape(label)}</dt><dd>{value_html}</dd>"
+
+
+def metadata_header(art: Article, today: dt.date, related_urls: dict[str, tuple[str, str]]) -> str:
+    """HTML block shown at the top of an article. ``related_urls`` maps id → (relative url, title)."""
+    e = html.escape
+    badges = [f'<span class="kb-badge kb-type-{e(art.type)}">{e(art.type)}</span>']
+    if art.status == "draft":
+        badges.append('<span class="kb-badge kb-draft">draft — not yet validated</span>')
+    if art.status == "archived":
+        badges.append('<span class="kb-badge kb-archived">archived</span>')
+    if art.review_overdue(today):
+        badges.append(f'<span class="kb-badge kb-overdue">review overdue since {art.review_due.isoformat()}</span>')
+    rows = [_row("ID", f"<code>{e(art.id)}</code>"), _row("Type", e(art.type)), _row("Owner", e(art.owner)),
+            _row("Status", e(art.status)), _row("Last reviewed", e(art.last_reviewed.isoformat()))]
+    if art.severity:
+        rows.append(_row("Severity", e(art.severity)))
+    if art.error_codes:
+        rows.append(_row("Error codes", " ".join(f"<code>{e(c)}</code>" for c in art.error_codes)))
+    if art.related_alerts:
+        rows.append(_row("Alerts", " ".join(f"<code>{e(c)}</code>" for c in art.related_alerts)))
+    if art.related:
+        links = [f'<a href="{e(related_urls[r][0])}">{e(related_urls[r][1])}</a>' for r in art.related
+                 if r in related_urls]
+        rows.append(_row("Related", " · ".join(links)))
+    return (f'<div class="kb-meta" data-kb-id="{e(art.id)}">'
+            f'<div class="kb-badges">{"".join(badges)}'
+            f'<span class="kb-ticket-count" data-kb-article="{e(art.id)}" hidden></span></div>'
+            f'<dl class="kb-meta-fields">{"".join(rows)}</dl></div>\n')
