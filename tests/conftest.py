@@ -1,0 +1,33 @@
+"""Layered fixtures: the fixture KB is built once per session into a temporary directory."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_KB = ROOT / "tests" / "fixtures" / "kb"
+
+
+def build_mkdocs(config_file: Path, site_dir: Path) -> None:
+    """Run the real MkDocs build (strict, with the kb plugin)."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    build(load_config(config_file=str(config_file), strict=True, site_dir=str(site_dir)))
+
+
+@pytest.fixture(scope="session")
+def fixture_kb(tmp_path_factory) -> Path:
+    """A private copy of the fixture KB (tests may not write into the repository)."""
+    dest = tmp_path_factory.mktemp("fixture") / "kb"
+    shutil.copytree(FIXTURE_KB, dest, ignore=shutil.ignore_patterns("site"))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def fixture_site(fixture_kb: Path) -> Path:
+    site = fixture_kb / "site"
+    build_mkdocs(fixture_kb / "mkdocs.yml", site)
+    return site
