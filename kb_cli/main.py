@@ -39,5 +39,31 @@ def build(ctx: click.Context, site_dir: str | None, mkdocs_config: str | None, n
     click.echo(f"Site built in {settings.site_dir}/ (corpus export: {settings.corpus_path})")
 
 
+@cli.command(help="Serve the built site on 127.0.0.1 (default port 8000).")
+@click.option("--host", default=None, help="Bind address (setting host).")
+@click.option("--port", type=int, default=None, help="Port (setting port).")
+@click.option("--site-dir", default=None, help="Built site directory (setting site_dir).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, site_dir: str | None) -> None:
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from pathlib import Path
+
+    settings = _settings(ctx, host=host, port=port, site_dir=site_dir)
+    if not (Path(settings.site_dir) / "index.html").exists():
+        raise click.ClickException(f"no built site in {settings.site_dir}/: run 'kb build' first")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=settings.site_dir)
+    try:
+        server = ThreadingHTTPServer((settings.host, settings.port), handler)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    click.echo(f"Serving {settings.site_dir}/ on http://{settings.host}:{settings.port}/")
+    server.serve_forever()
+
+
 def main() -> None:  # pragma: no cover - console entry
     cli(obj={})
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
