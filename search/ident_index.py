@@ -1,0 +1,79 @@
+"""Identifier lane: exact matches of error codes, alert names, HTTP statuses, codec strings.
+
+Two strengths of evidence:
+* **declared** — the identifier is in an article's front matter (``error_codes``,
+  ``related_alerts``): it applies to every chunk of that article and puts the article in the top
+  tier of the ranking;
+* **found** — an identifier-shaped span occurs in one section's text: a score boost for that chunk.
+Rarer identifiers weigh more (1/sqrt of the number of articles that carry them).
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from search import identifiers
+from search.chunker import Chunk
+from search.corpus import Article
+
+
+@dataclass
+class IdentifierMatch:
+    declared: float = 0.0
+    found: float = 0.0
+    names: set[str] = field(default_factory=set)
+
+
+@dataclass
+class IdentifierIndex:
+    declared: dict[str, list[int]]   # key → chunk indexes (all chunks of the declaring articles)
+    found: dict[str, list[int]]      # key → chunk indexes whose text contains it
+    display: dict[str, str]          # key → the identifier as written
+    weight: dict[str, float]
+
+    @classmethod
+    def build(cls, chunks: list[Chunk], articles: list[Article]) -> "IdentifierIndex":
+        by_article: dict[str, list[int]] = defaultdict(list)
+        for i, chunk in enumerate(chunks):
+            by_article[chunk.article_id].append(i)
+        declared: dict[str, list[int]] = defaultdict(list)
+        display: dict[str, str] = {}
+        articles_with: dict[str, set[str]] = defaultdict(set)
+        for art in articles:
+            for code in (*art.error_codes, *art.related_alerts):
+                key = identifiers.normalize(code)
+                display.setdefault(key, code)
+                if art.id not in articles_with[key]:
+                    declared[key].extend(by_article.get(art.id, []))
+                articles_with[key].add(art.id)
+        found: dict[str, list[int]] = defaultdict(list)
+        for i, chunk in enumerate(chunks):
+            for key in identifiers.extract(f"{chunk.heading}\n{chunk.text}"):
+                found[key].append(i)
+                articles_with[key].add(chunk.article_id)
+                display.setdefault(key, key)
+        weight = {k: 1.0 / math.sqrt(len(v)) for k, v in articles_with.items()}
+        return cls(dict(declared), dict(found), display, weight)
+
+    def to_json(self) -> dict:
+        return {"declared": self.declared, "found": self.found, "display": self.display, "weight": self.weight}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "IdentifierIndex":
+        return cls(data["declared"], data["found"], data["display"], data["weight"])
+
+    def match(self, text: str) -> dict[int, IdentifierMatch]:
+        """Chunks that share an identifier with ``text``; bare numbers only match declared codes."""
+        spans = identifiers.extract(text)
+        numbers = identifiers.numbers(text)
+        hits: dict[int, IdentifierMatch] = defaultdict(IdentifierMatch)
+        for key in spans | numbers:
+            for i in self.declared.get(key, ()):
+                hits[i].declared += self.weight[key]
+                hits[i].names.add(self.display[key])
+        for key in spans:
+            for i in self.found.get(key, ()):
+                hits[i].found += self.weight[key]
+                hits[i].names.add(self.display[key])
+        return dict(hits)

@@ -1,0 +1,53 @@
+"""Exact identifiers: error codes, alert names, HTTP statuses, codec strings, HLS tags.
+
+``extract`` finds identifier-shaped spans in free text (tickets, logs, section text);
+``normalize`` gives the key both sides are compared on. Pure functions, no model.
+"""
+from __future__ import annotations
+
+import re
+
+HTTP_REASONS = (r"bad request|unauthori[sz]ed|forbidden|not found|method not allowed|conflict|gone|"
+                r"precondition failed|payload too large|request entity too large|range not satisfiable|"
+                r"requested range not satisfiable|too many requests|internal server error|bad gateway|"
+                r"service unavailable|gateway time-?out|partial content")
+PATTERNS = (
+    # HTTP statuses in their usual spellings → "HTTP 403"
+    ("http", re.compile(r"\bHTTP(?:/\d(?:\.\d)?)?[\s:]*([1-5]\d\d)\b", re.I)),
+    ("http", re.compile(r"\b(?:status(?:\s*code)?|response\s*code|code)[\s:=]*\"?([1-5]\d\d|0)\b", re.I)),
+    ("http", re.compile(r"\b([1-5]\d\d)\s+(?:" + HTTP_REASONS + r")\b", re.I)),
+    ("token", re.compile(r"#?EXT-X-[A-Z0-9-]+")),
+    ("token", re.compile(r"\b(?:avc[13]|hvc1|hev1|mp4a|ac-3|ec-3|vp09|av01|dvh1|dvhe|opus)\.[0-9A-Za-z.]+\b")),
+    ("token", re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")),                 # ERR_HLS_403, ERROR_CODE_…
+    ("token", re.compile(r"\b[a-z]+[0-9]*(?:[A-Z][a-z0-9]+)+\b")),               # fragLoadError
+    ("token", re.compile(r"\b[A-Z][a-z0-9]+(?:[A-Z][a-zA-Z0-9]*){1,}[a-z0-9]\b")),  # BehindLiveWindowException
+    ("token", re.compile(r"\b[A-Z]{2,}[a-z0-9]+[A-Za-z0-9]*\b")),               # CDNEdge5xxRateHigh, TLSCert…
+    ("token", re.compile(r"(?<![\w.-])-\d{3,6}\b")),                             # -12660
+)
+NUMBER_RE = re.compile(r"(?<![\w.-])-?\d{3,6}\b")
+
+
+def normalize(identifier: str) -> str:
+    """Comparison key: case-folded, whitespace collapsed, leading '#' dropped; HTTP forms unified."""
+    key = re.sub(r"\s+", " ", identifier.strip()).lower().lstrip("#")
+    match = re.fullmatch(r"http(?:/\d(?:\.\d)?)?[\s:]*([1-5]\d\d)", key)
+    return f"http {match.group(1)}" if match else key
+
+
+def extract(text: str) -> set[str]:
+    """Identifier-shaped spans in ``text``, normalized. Bare numbers are not included (see numbers())."""
+    found = set()
+    for kind, pattern in PATTERNS:
+        for match in pattern.finditer(text):
+            found.add(f"http {match.group(1)}" if kind == "http" else normalize(match.group(0)))
+    return found
+
+
+def numbers(text: str) -> set[str]:
+    """Bare 3–6 digit numbers (with an optional minus): only count when a known code equals them."""
+    return {m.group(0) for m in NUMBER_RE.finditer(text)}
+
+
+def candidates(text: str) -> set[str]:
+    """Everything in a query that could equal a known identifier key."""
+    return extract(text) | numbers(text)

@@ -1,0 +1,153 @@
+"""``kb index``: corpus export → chunks → vectors (reused when unchanged) → lanes → a published build."""
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from search import dense, store
+from search.chunker import CHUNKER_VERSION, chunk_corpus
+from search.corpus import Corpus, load_corpus
+from search.encoder import Encoder, ensure_onnx, make_encoder, resolve_model
+from search.errors import IndexIntegrityError, SearchError
+from search.ident_index import IdentifierIndex
+from search.lexical import LexicalIndex
+from search.lexical_tokens import tokenize
+from search.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildReport:
+    build_id: str | None
+    chunks: int
+    embedded: int
+    reused: int
+    seconds: float
+    dense_kind: str = "flat"
+    up_to_date: bool = False
+    removed_leftovers: tuple[str, ...] = ()
+
+
+def _previous_vectors(root: Path, fingerprint: str) -> dict[str, np.ndarray]:
+    """content hash → vector from the current build, when it was made with the same model."""
+    try:
+        directory = store.current_dir(root)
+        manifest = store.verify(directory, expect_model=fingerprint)
+    except SearchError:
+        return {}
+    chunks = json.loads((directory / "chunks.json").read_text(encoding="utf-8"))
+    vectors = np.load(directory / "vectors.npy", allow_pickle=False)
+    if len(chunks) != len(vectors) or manifest.get("dim") != vectors.shape[1]:
+        return {}
+    return {c["hash"]: vectors[i] for i, c in enumerate(chunks)}
+
+
+def _embed(encoder: Encoder, texts: list[str], progress: bool) -> np.ndarray:
+    from tqdm import tqdm
+
+    out, batch = [], 32
+    with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress) as bar:
+        for start in range(0, len(texts), batch):
+            out.append(encoder.encode(texts[start:start + batch], batch_size=batch))
+            bar.update(len(texts[start:start + batch]))
+    return np.concatenate(out) if out else np.zeros((0, encoder.dim), dtype=np.float32)
+
+
+def _write_lanes(tmp: Path, corpus: Corpus, chunks, vectors: np.ndarray, ann_threshold: int) -> str:
+    np.save(tmp / "vectors.npy", vectors.astype(np.float32), allow_pickle=False)
+    index, kind = dense.build_index(vectors, ann_threshold)
+    if kind == "hnsw":
+        dense.save_index(index, tmp / "dense.faiss")
+    LexicalIndex.build([tokenize(f"{c.heading} {c.text}") + tokenize(" ".join(c.heading_path[:1]))
+                        for c in chunks]).save(tmp)
+    idents = IdentifierIndex.build(chunks, list(corpus.articles))
+    (tmp / "identifiers.json").write_text(json.dumps(idents.to_json()), encoding="utf-8")
+    records = [{"chunk_id": c.chunk_id, "article_id": c.article_id, "anchor": c.anchor, "heading": c.heading,
+                "heading_path": list(c.heading_path), "part": c.part, "text": c.text, "hash": c.content_hash}
+               for c in chunks]
+    (tmp / "chunks.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    articles = [{"id": a.id, "title": a.title, "type": a.type, "service_area": a.service_area, "url": a.url,
+                 "stable_url": a.stable_url, "tags": list(a.tags), "error_codes": list(a.error_codes),
+                 "related_alerts": list(a.related_alerts), "description": a.description} for a in corpus.articles]
+    (tmp / "articles.json").write_text(json.dumps(articles, ensure_ascii=False), encoding="utf-8")
+    return kind
+
+
+def build_index(settings: Settings, corpus_path: Path | None = None, force: bool = False,
+                progress: bool = True, encoder: Encoder | None = None) -> BuildReport:
+    """Build, verify and publish a new index build; returns what happened. Raises SearchError."""
+    started = time.perf_counter()
+    corpus = load_corpus(corpus_path or settings.corpus_path)
+    model = resolve_model(settings.model)
+    root = settings.index_path
+    with store.builder_lock(root):
+        leftovers = tuple(store.clean_leftovers(root))
+        if not force and _is_current(root, corpus.sha256, model.fingerprint):
+            return BuildReport(store.current_build_id(root), 0, 0, 0, time.perf_counter() - started,
+                               up_to_date=True, removed_leftovers=leftovers)
+        if encoder is None:
+            if settings.encoder_backend != "torch":
+                ensure_onnx(settings.model, Path(settings.data_dir))
+            encoder = make_encoder(settings.model, settings.encoder_backend, Path(settings.data_dir), "index")
+        chunks = chunk_corpus(corpus, encoder.count_tokens)
+        cache = _previous_vectors(root, model.fingerprint)
+        missing = [i for i, c in enumerate(chunks) if c.content_hash not in cache]
+        fresh = _embed(encoder, [chunks[i].embed_text for i in missing], progress)
+        vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
+        for row, i in enumerate(missing):
+            vectors[i] = fresh[row]
+        for i, c in enumerate(chunks):
+            if c.content_hash in cache and i not in set(missing):
+                vectors[i] = cache[c.content_hash]
+        build_id = store.new_build_id()
+        tmp = root / f".tmp-{build_id}"
+        try:
+            tmp.mkdir(parents=True)
+            kind = _write_lanes(tmp, corpus, chunks, vectors, settings.ann_threshold)
+            store.write_manifest(tmp, _manifest(build_id, model, encoder, corpus, chunks, kind))
+            store.verify(tmp, expect_model=model.fingerprint, expect_dim=encoder.dim)
+            store.publish(root, tmp, build_id)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if exc.errno == errno.ENOSPC:
+                raise SearchError(f"disk full while writing the index build in {root}; nothing was published "
+                                  "(the previous build is still served); free space and rerun 'kb index'") from None
+            raise SearchError(f"cannot write the index build in {root}: {exc}; nothing was published") from None
+        except IndexIntegrityError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        store.collect_garbage(root, settings.keep_builds)
+    return BuildReport(build_id, len(chunks), len(missing), len(chunks) - len(missing),
+                       time.perf_counter() - started, kind, removed_leftovers=leftovers)
+
+
+def _is_current(root: Path, corpus_sha: str, fingerprint: str) -> bool:
+    try:
+        manifest = store.verify(store.current_dir(root), expect_model=fingerprint)
+    except SearchError:
+        return False
+    return manifest.get("corpus_sha256") == corpus_sha and manifest.get("chunker_version") == CHUNKER_VERSION
+
+
+def _manifest(build_id: str, model, encoder: Encoder, corpus: Corpus, chunks, kind: str) -> dict:
+    import datetime as dt
+    import platform
+
+    import bm25s
+    import faiss
+
+    return {"build_id": build_id, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "model": {"name": model.name, "fingerprint": model.fingerprint, "index_encoder": encoder.backend},
+            "dim": encoder.dim, "normalized": True, "chunker_version": CHUNKER_VERSION,
+            "corpus_sha256": corpus.sha256, "counts": {"articles": len(corpus.articles), "chunks": len(chunks)},
+            "dense": {"kind": kind, "hnsw_m": dense.HNSW_M, "hnsw_ef_search": dense.HNSW_EF_SEARCH},
+            "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                         "faiss": faiss.__version__, "bm25s": bm25s.__version__}}

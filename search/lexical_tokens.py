@@ -1,0 +1,49 @@
+"""The lexical tokenizer: identifiers stay whole *and* their parts are indexed.
+
+``fragLoadError`` → fragloaderror, frag, load, error; ``ERR_HLS_403`` → err_hls_403, err, hls, 403;
+``avc1.64001f`` → avc1.64001f, avc1, 64001f; ``-12660`` → -12660, 12660;
+``EXT-X-TARGETDURATION`` → ext-x-targetduration, ext, x, targetduration.
+Plain words are lower-cased and stemmed (Snowball English); stop words are dropped.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+WORD_RE = re.compile(r"-?[A-Za-z0-9]+(?:[._:/-][A-Za-z0-9]+)*")
+SEP_RE = re.compile(r"[._:/-]+")
+CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z0-9]+")
+STOP_WORDS = frozenset(
+    "a an and are as at be been but by can could did do does for from had has have how i if in into is it its "
+    "me my no not of on or our so that the their them then there these they this to too up us was we were what "
+    "when where which while who why will with would you your hi hello thanks thank regards please".split())
+_STEMMER = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return _STEMMER.stemWord(word)
+
+
+def _is_compound(token: str) -> bool:
+    return bool(re.search(r"[._:/-]", token.lstrip("-"))) or bool(re.search(r"[a-z][A-Z]|[A-Za-z]\d|\d[A-Za-z]", token))
+
+
+def tokenize(text: str) -> list[str]:
+    """Tokens for BM25, in order; compound identifiers add their parts after themselves."""
+    out: list[str] = []
+    for match in WORD_RE.finditer(text):
+        raw = match.group(0)
+        if raw.startswith("-") and not raw[1:].isdigit():
+            raw = raw[1:]  # a dash used as punctuation, not a negative code
+        low = raw.lower()
+        if _is_compound(raw) or raw.startswith("-"):
+            out.append(low)
+            parts = [p.lower() for piece in SEP_RE.split(raw) if piece
+                     for p in (CAMEL_RE.findall(piece) if re.search(r"[a-z][A-Z]", piece) else [piece])]
+            out.extend(_stem(p) for p in parts if p not in STOP_WORDS and p != low)
+        elif low not in STOP_WORDS:
+            out.append(_stem(low))
+    return out
