@@ -23,7 +23,10 @@ def _settings(ctx: click.Context, **overrides):
 @click.pass_context
 def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
     ctx.ensure_object(dict)["config"] = config
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)-7s %(message)s")
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)-7s %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    for ours in ("search", "kb_cli", "kb", "mkdocs"):
+        logging.getLogger(ours).setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 @cli.command(help="Build and validate the static site and the corpus export (same as mkdocs build --strict).")
@@ -37,6 +40,45 @@ def build(ctx: click.Context, site_dir: str | None, mkdocs_config: str | None, n
     settings = _settings(ctx, site_dir=site_dir, mkdocs_config=mkdocs_config)
     build_site(settings, strict=not no_strict)
     click.echo(f"Site built in {settings.site_dir}/ (corpus export: {settings.corpus_path})")
+
+
+@cli.command(help="Build or update the search index from the corpus export, and publish it atomically.")
+@click.option("--force", is_flag=True, help="Rebuild even when the corpus and model are unchanged.")
+@click.option("--site-dir", default=None, help="Built site holding kb-corpus.json (setting site_dir).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def index(ctx: click.Context, force: bool, site_dir: str | None, quiet: bool) -> None:
+    from kb_cli.search_cmds import run_index
+
+    run_index(_settings(ctx, site_dir=site_dir), force, progress=not quiet)
+
+
+@cli.command(help="Search the published index: kb search \"hls 403 segments after 10 min\".")
+@click.argument("query")
+@click.option("--area", default=None, help="Only this service area (e.g. cdn, playback).")
+@click.option("--type", "type_", default=None, type=click.Choice(["runbook", "faq", "reference"]), help="Only this article type.")
+@click.option("--tag", default=None, help="Only articles with this tag.")
+@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1, 50), help="Number of articles.")
+@click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["hybrid", "dense", "lexical"]))
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON response of the API instead of text.")
+@click.pass_context
+def search(ctx: click.Context, query: str, area, type_, tag, k: int, mode: str, as_json: bool) -> None:
+    from kb_cli.search_cmds import run_search
+
+    run_search(_settings(ctx), query, k, mode, area, type_, tag, as_json)
+
+
+@cli.command(name="eval", help="Measure retrieval on the labelled tickets (default eval/tickets.jsonl) "
+             "or on a BEIR directory (corpus.jsonl, queries.jsonl, qrels.tsv).")
+@click.argument("path", required=False)
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["hybrid", "dense", "lexical"]),
+              help="Modes to evaluate (default: all three).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON keyed by mode.")
+@click.pass_context
+def eval_(ctx: click.Context, path: str | None, modes: tuple[str, ...], as_json: bool) -> None:
+    from kb_cli.search_cmds import run_eval
+
+    run_eval(_settings(ctx), path, as_json, modes or ("hybrid", "dense", "lexical"))
 
 
 @cli.command(help="Serve the built site on 127.0.0.1 (default port 8000).")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from search.corpus import Article, Corpus
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 MAX_TOKENS = 256          # all-MiniLM-L6-v2 max_seq_length, including [CLS]/[SEP]
 OVERLAP_TOKENS = 48
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")

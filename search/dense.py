@@ -39,11 +39,25 @@ def load_index(path: Path):
     return index
 
 
-def search(index, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``n`` (ids, scores) for one normalised query vector; ids of -1 are dropped."""
-    n = min(n, index.ntotal)
+def search(index, query: np.ndarray, n: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``n`` (ids, scores) for one normalised query vector, optionally only among the ids in
+    ``allowed`` (a FAISS ID selector, so filters never drop good hits); ids of -1 are dropped."""
+    n = min(n, index.ntotal if allowed is None else len(allowed))
     if n <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), n)
+    params = None
+    if allowed is not None:
+        selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+        params = (faiss.SearchParametersHNSW(sel=selector, efSearch=max(HNSW_EF_SEARCH, n))
+                  if isinstance(index, faiss.IndexHNSWFlat) else faiss.SearchParameters(sel=selector))
+    scores, ids = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), n, params=params)
     keep = ids[0] >= 0
     return ids[0][keep], scores[0][keep]
+
+
+def scores_for(index, query: np.ndarray, ids: list[int]) -> np.ndarray:
+    """Exact inner products of ``query`` with the stored vectors ``ids`` (any index kind)."""
+    if not ids:
+        return np.zeros(0, dtype=np.float32)
+    vectors = index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+    return vectors @ query.astype(np.float32)

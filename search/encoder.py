@@ -87,8 +87,10 @@ class OnnxEncoder:
         self.backend = f"onnx-{variant}"
         self.tokenizer = Tokenizer.from_file(str(model.path / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_SEQ_LENGTH)
+        self.tokenizer.no_padding()  # tokenizer.json may pad to a fixed length; we pad per batch
         self.counter = Tokenizer.from_file(str(model.path / "tokenizer.json"))
         self.counter.no_truncation()
+        self.counter.no_padding()
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

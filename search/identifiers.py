@@ -51,3 +51,13 @@ def numbers(text: str) -> set[str]:
 def candidates(text: str) -> set[str]:
     """Everything in a query that could equal a known identifier key."""
     return extract(text) | numbers(text)
+
+
+def is_strong(key: str) -> bool:
+    """Identifiers specific enough to rank a section on their own when found in its text: ones
+    with a digit, an underscore or an HLS tag prefix (``ERR_HLS_403``, ``-12660``, ``avc1.64001f``,
+    ``ext-x-targetduration``, ``http 416``), but not success/redirect statuses (``http 200``).
+    Plain camelCase words (``YouTube``) only boost; declared front-matter codes always count."""
+    if re.fullmatch(r"http [123]\d\d", key):
+        return False
+    return bool(re.search(r"\d|_", key)) or key.startswith("ext-x-")

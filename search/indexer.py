@@ -82,10 +82,10 @@ def _write_lanes(tmp: Path, corpus: Corpus, chunks, vectors: np.ndarray, ann_thr
 
 
 def build_index(settings: Settings, corpus_path: Path | None = None, force: bool = False,
-                progress: bool = True, encoder: Encoder | None = None) -> BuildReport:
+                progress: bool = True, encoder: Encoder | None = None, corpus: Corpus | None = None) -> BuildReport:
     """Build, verify and publish a new index build; returns what happened. Raises SearchError."""
     started = time.perf_counter()
-    corpus = load_corpus(corpus_path or settings.corpus_path)
+    corpus = corpus or load_corpus(corpus_path or settings.corpus_path)
     model = resolve_model(settings.model)
     root = settings.index_path
     with store.builder_lock(root):
@@ -104,8 +104,9 @@ def build_index(settings: Settings, corpus_path: Path | None = None, force: bool
         vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
         for row, i in enumerate(missing):
             vectors[i] = fresh[row]
+        missing_set = set(missing)
         for i, c in enumerate(chunks):
-            if c.content_hash in cache and i not in set(missing):
+            if i not in missing_set:
                 vectors[i] = cache[c.content_hash]
         build_id = store.new_build_id()
         tmp = root / f".tmp-{build_id}"

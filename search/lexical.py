@@ -45,6 +45,7 @@ class LexicalIndex:
         model.scores["num_docs"] = meta["num_docs"]
         model.vocab_dict = meta["vocab"]
         model.unique_token_ids_set = set(model.vocab_dict.values())
+        model.nonoccurrence_array = None  # only BM25L/BM25+ use it; we store Lucene scores
         return cls(model, meta["num_docs"])
 
     def scores(self, tokens: list[str]) -> np.ndarray:

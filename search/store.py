@@ -62,6 +62,9 @@ def clean_leftovers(root: Path) -> list[str]:
     for tmp in root.glob(".tmp-*"):
         shutil.rmtree(tmp, ignore_errors=True)
         removed.append(tmp.name)
+    for pointer in root.glob(".current-*"):  # a pointer written but never renamed into place
+        pointer.unlink(missing_ok=True)
+        removed.append(pointer.name)
     return removed
 
 

@@ -1,0 +1,56 @@
+"""A published index build, verified and loaded into memory (read-only, shareable by threads)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from search import dense, store
+from search.errors import IndexIntegrityError
+from search.ident_index import IdentifierIndex
+from search.lexical import LexicalIndex
+
+
+@dataclass
+class LoadedBuild:
+    directory: Path
+    manifest: dict
+    chunks: list[dict]
+    articles: dict[str, dict]
+    chunk_article: list[str]
+    dense_index: object
+    lexical: LexicalIndex
+    identifiers: IdentifierIndex
+
+    @property
+    def build_id(self) -> str:
+        return self.manifest["build_id"]
+
+    @classmethod
+    def open(cls, directory: Path, expect_model: str | None = None, expect_dim: int | None = None) -> "LoadedBuild":
+        """Verify every checksum and the manifest, then load. Raises IndexIntegrityError naming the file."""
+        manifest = store.verify(directory, expect_model=expect_model, expect_dim=expect_dim)
+        try:
+            chunks = json.loads((directory / "chunks.json").read_text(encoding="utf-8"))
+            articles = {a["id"]: a for a in json.loads((directory / "articles.json").read_text(encoding="utf-8"))}
+            vectors = np.load(directory / "vectors.npy", allow_pickle=False)
+            if vectors.ndim != 2 or vectors.shape != (len(chunks), manifest["dim"]):
+                raise IndexIntegrityError(f"{directory / 'vectors.npy'}: shape {vectors.shape} does not match "
+                                          f"{len(chunks)} chunks × dimension {manifest['dim']}; rebuild with 'kb index'")
+            if manifest["dense"]["kind"] == "hnsw":
+                index = dense.load_index(directory / "dense.faiss")
+            else:
+                index, _ = dense.build_index(vectors, ann_threshold=len(vectors) + 1)
+            del vectors
+            lexical = LexicalIndex.load(directory)
+            idents = IdentifierIndex.from_json(json.loads((directory / "identifiers.json").read_text(encoding="utf-8")))
+        except IndexIntegrityError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise IndexIntegrityError(f"{directory}: build files passed their checksums but cannot be loaded "
+                                      f"({exc}); rebuild with 'kb index'") from None
+        if lexical.num_docs != len(chunks) or index.ntotal != len(chunks):
+            raise IndexIntegrityError(f"{directory}: lanes disagree on the number of chunks; rebuild with 'kb index'")
+        return cls(directory, manifest, chunks, articles, [c["article_id"] for c in chunks], index, lexical, idents)
