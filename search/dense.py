@@ -10,7 +10,7 @@ import numpy as np
 faiss.omp_set_num_threads(1)
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH = 256
 
 
 def build_index(vectors: np.ndarray, ann_threshold: int):

@@ -21,7 +21,8 @@ class TorchEncoder:
 
         self.model = SentenceTransformer(str(model.path), device="cpu")
         self.model.max_seq_length = MAX_SEQ_LENGTH
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(getter())
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])

@@ -61,6 +61,27 @@ def _embed(encoder: Encoder, texts: list[str], progress: bool) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, encoder.dim), dtype=np.float32)
 
 
+def _index_encoder(settings: Settings) -> Encoder:
+    if settings.encoder_backend != "torch":
+        ensure_onnx(settings.model, Path(settings.data_dir))
+    return make_encoder(settings.model, settings.encoder_backend, Path(settings.data_dir), "index")
+
+
+def _vectors(root: Path, fingerprint: str, encoder: Encoder, chunks, progress: bool) -> tuple[np.ndarray, list[int]]:
+    """One vector per chunk: reused from the current build when the text is unchanged, else embedded."""
+    cache = _previous_vectors(root, fingerprint)
+    missing = [i for i, c in enumerate(chunks) if c.content_hash not in cache]
+    fresh = _embed(encoder, [chunks[i].embed_text for i in missing], progress)
+    vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
+    for row, i in enumerate(missing):
+        vectors[i] = fresh[row]
+    missing_set = set(missing)
+    for i, c in enumerate(chunks):
+        if i not in missing_set:
+            vectors[i] = cache[c.content_hash]
+    return vectors, missing
+
+
 def _write_lanes(tmp: Path, corpus: Corpus, chunks, vectors: np.ndarray, ann_threshold: int) -> str:
     np.save(tmp / "vectors.npy", vectors.astype(np.float32), allow_pickle=False)
     index, kind = dense.build_index(vectors, ann_threshold)
@@ -93,25 +114,13 @@ def build_index(settings: Settings, corpus_path: Path | None = None, force: bool
         if not force and _is_current(root, corpus.sha256, model.fingerprint):
             return BuildReport(store.current_build_id(root), 0, 0, 0, time.perf_counter() - started,
                                up_to_date=True, removed_leftovers=leftovers)
-        if encoder is None:
-            if settings.encoder_backend != "torch":
-                ensure_onnx(settings.model, Path(settings.data_dir))
-            encoder = make_encoder(settings.model, settings.encoder_backend, Path(settings.data_dir), "index")
-        chunks = chunk_corpus(corpus, encoder.count_tokens)
-        cache = _previous_vectors(root, model.fingerprint)
-        missing = [i for i, c in enumerate(chunks) if c.content_hash not in cache]
-        fresh = _embed(encoder, [chunks[i].embed_text for i in missing], progress)
-        vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
-        for row, i in enumerate(missing):
-            vectors[i] = fresh[row]
-        missing_set = set(missing)
-        for i, c in enumerate(chunks):
-            if i not in missing_set:
-                vectors[i] = cache[c.content_hash]
         build_id = store.new_build_id()
         tmp = root / f".tmp-{build_id}"
         try:
             tmp.mkdir(parents=True)
+            encoder = encoder or _index_encoder(settings)
+            chunks = chunk_corpus(corpus, encoder.count_tokens)
+            vectors, missing = _vectors(root, model.fingerprint, encoder, chunks, progress)
             kind = _write_lanes(tmp, corpus, chunks, vectors, settings.ann_threshold)
             store.write_manifest(tmp, _manifest(build_id, model, encoder, corpus, chunks, kind))
             store.verify(tmp, expect_model=model.fingerprint, expect_dim=encoder.dim)
@@ -122,7 +131,7 @@ def build_index(settings: Settings, corpus_path: Path | None = None, force: bool
                 raise SearchError(f"disk full while writing the index build in {root}; nothing was published "
                                   "(the previous build is still served); free space and rerun 'kb index'") from None
             raise SearchError(f"cannot write the index build in {root}: {exc}; nothing was published") from None
-        except IndexIntegrityError:
+        except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         store.collect_garbage(root, settings.keep_builds)

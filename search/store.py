@@ -37,7 +37,8 @@ def sha256_file(path: Path) -> str:
 
 
 def new_build_id() -> str:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    """Sortable by creation time (microseconds), unique (random suffix)."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     return f"{stamp}-{uuid.uuid4().hex[:6]}"
 
 

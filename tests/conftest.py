@@ -31,3 +31,22 @@ def fixture_site(fixture_kb: Path) -> Path:
     site = fixture_kb / "site"
     build_mkdocs(fixture_kb / "mkdocs.yml", site)
     return site
+
+
+@pytest.fixture(scope="session")
+def real_settings(fixture_site: Path, tmp_path_factory):
+    """Settings of an index of the fixture KB built with the real model (ONNX export included)."""
+    from search.indexer import build_index
+    from search.settings import load_settings
+
+    data = tmp_path_factory.mktemp("real-index")
+    settings = load_settings(None, {"site_dir": str(fixture_site), "data_dir": str(data)}, environ={})
+    build_index(settings, progress=False)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_searcher(real_settings):
+    from search.searcher import open_searcher
+
+    return open_searcher(real_settings)

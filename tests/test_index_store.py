@@ -1,0 +1,167 @@
+"""Index builds: manifest, checksums, atomic publication, incremental reuse, garbage collection.
+
+Uses the deterministic fake encoder (plumbing only); retrieval quality is tested with the real model."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from search import store
+from search.build import LoadedBuild
+from search.corpus import load_corpus, parse_corpus
+from search.errors import IndexIntegrityError, SearchError
+from search.indexer import build_index
+from search.settings import load_settings
+from tests.fake_encoder import FakeEncoder
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def settings(fixture_site, tmp_path):
+    return load_settings(None, {"site_dir": str(fixture_site), "data_dir": str(tmp_path / "data"),
+                                "keep_builds": 2}, environ={})
+
+
+def _fingerprint(settings) -> str:
+    return store.read_manifest(store.current_dir(settings.index_path))["model"]["fingerprint"]
+
+
+def test_build_writes_manifest_and_no_pickle(settings):
+    report = build_index(settings, encoder=FakeEncoder(), progress=False)
+    directory = store.current_dir(settings.index_path)
+    manifest = store.verify(directory)
+    assert manifest["build_id"] == report.build_id == directory.name
+    for key in ("schema_version", "created_at", "model", "dim", "chunker_version", "corpus_sha256", "files"):
+        assert key in manifest
+    assert manifest["dim"] == 32 and manifest["counts"]["chunks"] == report.chunks > 0
+    assert set(manifest["files"]) == {p.name for p in directory.iterdir() if p.name != "manifest.json"}
+    for npy in directory.glob("*.npy"):
+        np.load(npy, allow_pickle=False)  # raises if anything needed pickle
+    assert not list(directory.glob("*.pkl")) and not list(directory.glob("*.pickle"))
+    LoadedBuild.open(directory, expect_model=manifest["model"]["fingerprint"], expect_dim=32)
+
+
+def test_unchanged_corpus_is_up_to_date_and_force_reuses_every_vector(settings):
+    first = build_index(settings, encoder=FakeEncoder(), progress=False)
+    again = build_index(settings, encoder=FakeEncoder(), progress=False)
+    assert again.up_to_date and again.build_id == first.build_id
+    encoder = FakeEncoder()
+    forced = build_index(settings, encoder=encoder, force=True, progress=False)
+    assert forced.build_id != first.build_id
+    assert (forced.embedded, forced.reused) == (0, first.chunks) and encoder.texts == 0
+
+
+def test_incremental_rebuild_embeds_only_the_changed_article(settings):
+    build_index(settings, encoder=FakeEncoder(), progress=False)
+    doc = json.loads(settings.corpus_path.read_text(encoding="utf-8"))
+    target = doc["articles"][0]
+    for section in target["sections"]:
+        section["text"] += " Edited for the incremental test."
+    corpus = parse_corpus(doc)
+    encoder = FakeEncoder()
+    report = build_index(settings, encoder=encoder, corpus=corpus, progress=False)
+    changed = [c for c in json.loads((store.current_dir(settings.index_path) / "chunks.json").read_text())
+               if c["article_id"] == target["id"]]
+    assert report.embedded == len(changed) == encoder.texts > 0
+    assert report.reused == report.chunks - len(changed) > 0
+
+
+def _corrupt(directory: Path, how: str) -> str:
+    if how == "truncated":
+        path = directory / "vectors.npy"
+        path.write_bytes(path.read_bytes()[:-100])
+        return "vectors.npy"
+    if how == "flipped":
+        path = directory / "chunks.json"
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
+        return "chunks.json"
+    if how == "zero-length":
+        (directory / "bm25_data.npy").write_bytes(b"")
+        return "bm25_data.npy"
+    if how == "missing":
+        (directory / "identifiers.json").unlink()
+        return "identifiers.json"
+    if how == "manifest":
+        (directory / "manifest.json").write_text("{not json", encoding="utf-8")
+        return "manifest.json"
+    raise AssertionError(how)
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped", "zero-length", "missing", "manifest"])
+def test_corrupt_build_is_rejected_naming_the_file(settings, how):
+    build_index(settings, encoder=FakeEncoder(), progress=False)
+    directory = store.current_dir(settings.index_path)
+    name = _corrupt(directory, how)
+    with pytest.raises(IndexIntegrityError) as err:
+        LoadedBuild.open(directory)
+    assert name in str(err.value) and "kb index" in str(err.value)
+
+
+def test_wrong_model_and_wrong_dimension_are_rejected(settings):
+    build_index(settings, encoder=FakeEncoder(), progress=False)
+    directory = store.current_dir(settings.index_path)
+    with pytest.raises(IndexIntegrityError, match="model"):
+        LoadedBuild.open(directory, expect_model="0" * 64)
+    with pytest.raises(IndexIntegrityError, match="dimension 32"):
+        LoadedBuild.open(directory, expect_dim=384)
+
+
+def test_garbage_collection_keeps_the_newest_builds(settings):
+    ids = [build_index(settings, encoder=FakeEncoder(), force=True, progress=False).build_id for _ in range(4)]
+    kept = sorted(p.name for p in (settings.index_path / "builds").iterdir())
+    assert kept == sorted(ids[-2:]) and store.current_build_id(settings.index_path) == ids[-1]
+
+
+def test_missing_corpus_export_is_a_clear_error(tmp_path):
+    settings = load_settings(None, {"site_dir": str(tmp_path / "nosite"), "data_dir": str(tmp_path)}, environ={})
+    with pytest.raises(SearchError, match="kb-corpus.json.*kb build"):
+        build_index(settings, encoder=FakeEncoder(), progress=False)
+
+
+KILL_SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+from tests.fake_encoder import FakeEncoder
+from search.indexer import build_index
+from search.settings import load_settings
+from search.corpus import parse_corpus
+import json
+settings = load_settings(None, {{"site_dir": {site!r}, "data_dir": {data!r}}}, environ={{}})
+doc = json.loads(settings.corpus_path.read_text(encoding="utf-8"))
+for article in doc["articles"]:
+    for section in article["sections"]:
+        section["text"] += " changed"          # nothing reusable: the builder must embed
+build_index(settings, encoder=FakeEncoder(delay=2.0), corpus=parse_corpus(doc), progress=False)
+"""
+
+
+def test_killed_build_never_changes_what_is_served(settings, tmp_path):
+    old = build_index(settings, encoder=FakeEncoder(), progress=False).build_id
+    script = tmp_path / "slow_build.py"
+    script.write_text(KILL_SCRIPT.format(root=str(ROOT), site=settings.site_dir, data=settings.data_dir))
+    proc = subprocess.Popen([sys.executable, str(script)])
+    try:
+        deadline = time.monotonic() + 60
+        while not list(settings.index_path.glob(".tmp-*")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # well inside the write phase or embedding (each batch sleeps 2 s)
+        assert proc.poll() is None, "the slow build finished before it could be killed"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert store.current_build_id(settings.index_path) == old
+    store.verify(store.current_dir(settings.index_path))
+    report = build_index(settings, encoder=FakeEncoder(), force=True, progress=False)
+    assert report.removed_leftovers and not list(settings.index_path.glob(".tmp-*"))
+    assert store.current_build_id(settings.index_path) == report.build_id

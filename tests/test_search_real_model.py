@@ -1,0 +1,78 @@
+"""Known-answer retrieval on the fixture KB with the real model (ONNX export of all-MiniLM-L6-v2)."""
+from __future__ import annotations
+
+import pytest
+
+from search.errors import QueryError
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("manifestLoadError", "FAQ-PLAYER-001"),
+    ("shaka error 6007 on chrome", "FAQ-DRM-001"),
+    ("HTTP/1.1 413 Payload Too Large when uploading a 6 GB file", "FAQ-UPLOAD-001"),
+    ("edge returns 502 bad gateway to lots of viewers", "RB-CDN-001"),
+])
+def test_identifier_and_keyword_queries(real_searcher, query, expected):
+    response = real_searcher.search(query, k=3)
+    assert response.results[0].article_id == expected
+    assert response.confident
+
+
+def test_identifier_hit_is_ranked_first_and_reported(real_searcher):
+    top = real_searcher.search("player log says manifestLoadError, fatal true", k=3).results[0]
+    assert top.article_id == "FAQ-PLAYER-001"
+    assert "identifier" in top.best.lanes and "manifestLoadError" in top.best.identifiers
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("the protected movie never starts because the key server refuses to hand out a key", "FAQ-DRM-001"),
+    ("the uploader rejects my huge video file because of its size", "FAQ-UPLOAD-001"),
+])
+def test_meaning_only_queries(real_searcher, query, expected):
+    ids = [r.article_id for r in real_searcher.search(query, k=2, mode="hybrid").results]
+    assert ids[0] == expected, ids
+    assert real_searcher.search(query, k=1, mode="dense").results[0].article_id == expected
+
+
+def test_results_are_grouped_with_deep_links_and_safe_snippets(real_searcher):
+    response = real_searcher.search("CORS <b>Access-Control-Allow-Origin</b> missing", k=4)
+    ids = [r.article_id for r in response.results]
+    assert len(ids) == len(set(ids))
+    best = response.results[0].best
+    assert best.url.startswith(response.results[0].url) and "#" in best.url
+    for r in response.results:
+        for hit in [r.best, *r.more]:
+            assert "<b>" not in hit.snippet
+
+
+def test_filters(real_searcher):
+    response = real_searcher.search("error", k=10, area="cdn")
+    assert response.results and {r.service_area for r in response.results} == {"cdn"}
+    assert {r.type for r in real_searcher.search("error", k=10, type="faq").results} == {"faq"}
+    with pytest.raises(QueryError, match="'area'"):
+        real_searcher.search("error", area="nowhere")
+    with pytest.raises(QueryError, match="'mode'"):
+        real_searcher.search("error", mode="fuzzy")
+    with pytest.raises(QueryError, match="'k'"):
+        real_searcher.search("error", k=0)
+
+
+def test_off_topic_query_is_not_a_confident_match(real_searcher):
+    response = real_searcher.search("what is on the cafeteria lunch menu tomorrow", k=3)
+    assert not response.confident
+
+
+def test_query_encoder_is_onnx_int8_close_to_torch(real_settings, real_searcher):
+    import numpy as np
+
+    from search.encoder import make_encoder
+    from search.encoder_torch import TorchEncoder
+    from search.encoder import resolve_model
+
+    assert real_searcher.encoder.backend == "onnx-int8"
+    texts = ["hls.js fragLoadError after 10 minutes", "upload rejected with 413"]
+    torch_vecs = TorchEncoder(resolve_model(real_settings.model)).encode(texts)
+    fp32 = make_encoder(real_settings.model, "onnx", real_settings.data_dir, "index").encode(texts)
+    int8 = real_searcher.encoder.encode(texts)
+    assert np.min(np.sum(torch_vecs * fp32, axis=1)) > 0.999
+    assert np.min(np.sum(torch_vecs * int8, axis=1)) > 0.9
