@@ -81,26 +81,18 @@ def eval_(ctx: click.Context, path: str | None, modes: tuple[str, ...], as_json:
     run_eval(_settings(ctx), path, as_json, modes or ("hybrid", "dense", "lexical"))
 
 
-@cli.command(help="Serve the built site on 127.0.0.1 (default port 8000).")
+@cli.command(help="Serve the built site and the search API on one origin (gunicorn; 127.0.0.1:8000 by default).")
 @click.option("--host", default=None, help="Bind address (setting host).")
 @click.option("--port", type=int, default=None, help="Port (setting port).")
+@click.option("--workers", type=int, default=None, help="Worker processes (setting workers).")
+@click.option("--threads", type=int, default=4, show_default=True, help="Threads per worker.")
 @click.option("--site-dir", default=None, help="Built site directory (setting site_dir).")
+@click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn (one process).")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, site_dir: str | None) -> None:
-    import functools
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-    from pathlib import Path
+def serve(ctx: click.Context, host, port, workers, threads: int, site_dir, dev: bool) -> None:
+    from kb_cli.serve import run_serve
 
-    settings = _settings(ctx, host=host, port=port, site_dir=site_dir)
-    if not (Path(settings.site_dir) / "index.html").exists():
-        raise click.ClickException(f"no built site in {settings.site_dir}/: run 'kb build' first")
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=settings.site_dir)
-    try:
-        server = ThreadingHTTPServer((settings.host, settings.port), handler)
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
-    click.echo(f"Serving {settings.site_dir}/ on http://{settings.host}:{settings.port}/")
-    server.serve_forever()
+    run_serve(_settings(ctx, host=host, port=port, workers=workers, site_dir=site_dir), dev, threads)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -1,0 +1,41 @@
+"""``kb serve``: the production server (gunicorn, gthread workers) or Flask's development server."""
+from __future__ import annotations
+
+import click
+
+
+def _gunicorn_app(settings, threads: int):
+    from gunicorn.app.base import BaseApplication
+
+    class KBApplication(BaseApplication):
+        def load_config(self):
+            options = {"bind": f"{settings.host}:{settings.port}", "workers": settings.workers,
+                       "worker_class": "gthread", "threads": threads, "timeout": 60, "graceful_timeout": 20,
+                       "keepalive": 5, "accesslog": None, "errorlog": "-", "loglevel": "info",
+                       "proc_name": "kb-serve"}
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from search.service import create_app
+
+            return create_app(settings)
+
+    return KBApplication()
+
+
+def run_serve(settings, dev: bool, threads: int) -> None:
+    from pathlib import Path
+
+    if not (Path(settings.site_dir) / "index.html").exists():
+        raise click.ClickException(f"no built site in {settings.site_dir}/: run 'kb build' first")
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: binding to {settings.host}, reachable from other machines", err=True)
+    click.echo(f"Serving site and API on http://{settings.host}:{settings.port}/ "
+               f"({'development server' if dev else f'gunicorn, {settings.workers} workers x {threads} threads'})")
+    if dev:
+        from search.service import create_app
+
+        create_app(settings).run(host=settings.host, port=settings.port, threaded=True)
+        return
+    _gunicorn_app(settings, threads).run()

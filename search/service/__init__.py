@@ -1,0 +1,53 @@
+"""The Flask service: the built site and the JSON API on one origin.
+
+Boundary rule: the only package that imports Flask. It reads published index builds (through
+``search``'s loader) and never builds one; it must not import mkdocs or ``site_builder``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+
+from search.encoder import Encoder
+from search.service import api, errors, site
+from search.service.holder import IndexHolder
+from search.service.links import LinkStore, open_store
+from search.service.ratelimit import RateLimiter
+from search.settings import Settings, load_settings
+
+MAX_BODY = 64 * 1024
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    holder: IndexHolder
+    store: LinkStore
+    limiter: RateLimiter
+
+
+def create_app(settings: Settings | None = None, encoder: Encoder | None = None, watch: bool = True) -> Flask:
+    """Application factory. Loads the published index (if any) and opens the links store.
+
+    ``watch`` starts the background thread that swaps in newly published index builds.
+    """
+    settings = settings or load_settings()
+    app = Flask(__name__, static_folder=None)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, KB_SITE_DIR=str(Path(settings.site_dir)))
+    app.json.sort_keys = False
+    hashes, _others = site.theme_script_hashes(Path(settings.site_dir)) if Path(settings.site_dir).is_dir() else ([], [])
+    app.config["KB_CSP"] = site.content_security_policy(hashes)
+    holder = IndexHolder(settings, encoder)
+    holder.refresh()
+    if watch:
+        holder.start()
+    state = ServiceState(settings, holder, open_store(settings.database),
+                         RateLimiter(Path(settings.data_dir) / "ratelimit.bin", settings.rate_limit_per_minute))
+    app.extensions["kb"] = state
+    errors.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(site.bp)
+    app.after_request(site.add_security_headers)
+    return app

@@ -1,0 +1,241 @@
+"""The JSON API: search, ticket suggestions, articles, ticket↔article links, health, reports."""
+from __future__ import annotations
+
+import hmac
+import uuid
+
+from flask import Blueprint, current_app, jsonify, request
+
+from search.errors import QueryError
+from search.results import best_sentence
+from search.service.errors import ApiError
+from search.service.links import SOURCES, StoreBusy, StoreError
+from search.ticket import clean_ticket
+
+bp = Blueprint("api", __name__)
+MAX_QUERY = 512
+MAX_TICKET = 20000
+MAX_ID = 128
+
+
+def _state():
+    return current_app.extensions["kb"]
+
+
+def _searcher():
+    searcher = _state().holder.searcher
+    if searcher is None:
+        raise ApiError(503, "index_not_ready", _state().holder.error or "the search index is not loaded yet",
+                       {"Retry-After": "5"})
+    return searcher
+
+
+def _rate_limit() -> None:
+    allowed, retry_after = _state().limiter.hit(request.remote_addr or "unknown")
+    if not allowed:
+        raise ApiError(429, "rate_limited", f"more than {_state().settings.rate_limit_per_minute} requests per "
+                       f"minute from this client; retry after {retry_after} s", {"Retry-After": str(retry_after)})
+
+
+def _require_token() -> None:
+    expected = _state().settings.api_token
+    if not expected:
+        raise ApiError(403, "writes_disabled", "write endpoints are disabled: set the api_token setting (KB_API_TOKEN)")
+    header = request.headers.get("Authorization", "")
+    given = header[7:] if header.startswith("Bearer ") else ""
+    if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        raise ApiError(401, "unauthorized", "missing or wrong bearer token in the Authorization header",
+                       {"WWW-Authenticate": "Bearer"})
+
+
+def _int_param(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "invalid_parameter", f"parameter '{name}': {raw[:40]!r} is not an integer") from None
+    if not low <= value <= high:
+        raise ApiError(400, "invalid_parameter", f"parameter '{name}': must be from {low} to {high}")
+    return value
+
+
+def _store_call(fn, *args):
+    try:
+        return fn(*args)
+    except StoreBusy as exc:
+        raise ApiError(503, "database_busy", str(exc), {"Retry-After": "1"}) from None
+    except StoreError as exc:
+        raise ApiError(503, "database_unavailable", str(exc), {"Retry-After": "5"}) from None
+
+
+@bp.get("/api/search")
+def search():
+    _rate_limit()
+    q = request.args.get("q", "")
+    if not q.strip():
+        raise ApiError(400, "invalid_parameter", "parameter 'q': required; give words, an error code or a ticket excerpt")
+    if len(q) > MAX_QUERY:
+        raise ApiError(400, "invalid_parameter", f"parameter 'q': {len(q)} characters, the limit is {MAX_QUERY}; "
+                       "paste long tickets into POST /api/suggest")
+    k = _int_param("k", 10, 1, 50)
+    try:
+        response = _searcher().search(q, k=k, mode=request.args.get("mode", "hybrid"),
+                                      area=request.args.get("area") or None, type=request.args.get("type") or None,
+                                      tag=request.args.get("tag") or None)
+    except QueryError as exc:
+        raise ApiError(400, "invalid_parameter", str(exc)) from None
+    return jsonify(response.to_json())
+
+
+def _ticket_from_request() -> tuple[str | None, str, str]:
+    if request.mimetype == "text/plain":
+        return None, "", request.get_data(as_text=True)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_body", "body: send JSON {\"body\": \"…\", \"subject\"?: \"…\", \"ticket_id\"?: \"…\"} "
+                       "with Content-Type application/json, or the ticket as text/plain")
+    fields = {}
+    for name in ("ticket_id", "subject", "body"):
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise ApiError(400, "invalid_field", f"field '{name}': must be a string")
+        fields[name] = value
+    if not (fields["body"] or "").strip():
+        raise ApiError(400, "invalid_field", "field 'body': required; paste the ticket text")
+    if fields["ticket_id"] is not None and not 0 < len(fields["ticket_id"]) <= MAX_ID:
+        raise ApiError(400, "invalid_field", f"field 'ticket_id': 1 to {MAX_ID} characters")
+    return fields["ticket_id"], fields["subject"] or "", fields["body"]
+
+
+@bp.post("/api/suggest")
+def suggest():
+    _rate_limit()
+    ticket_id, subject, body = _ticket_from_request()
+    if not body.strip():
+        raise ApiError(400, "invalid_body", "body: empty ticket; paste the ticket text")
+    if len(subject) + len(body) > MAX_TICKET:
+        raise ApiError(400, "invalid_body", f"ticket text is {len(subject) + len(body)} characters, the limit is "
+                       f"{MAX_TICKET}; trim pasted logs to the relevant part")
+    k = _int_param("k", 5, 1, 50)
+    cleaned = clean_ticket(body, subject)
+    response = _searcher().search(cleaned.query[:4000] or body[:4000], k=k)
+    request_id = uuid.uuid4().hex
+    suggestions = []
+    for rank, r in enumerate(response.results, 1):
+        suggestions.append({
+            "rank": rank, "article_id": r.article_id, "title": r.title, "type": r.type,
+            "service_area": r.service_area, "anchor": r.best.anchor, "heading": r.best.heading,
+            "url": r.best.url, "stable_url": r.stable_url + (f"#{r.best.anchor}" if r.best.anchor else ""),
+            "score": r.score, "snippet": r.best.snippet,
+            "reason": {"identifiers": r.best.identifiers, "lanes": r.best.lanes,
+                       "sentence": best_sentence(_searcher().build.chunks[r.best.chunk]["text"], cleaned.query)},
+        })
+    _store_call(_state().store.record_suggestions, request_id, ticket_id,
+                [(s["article_id"], s["anchor"], s["rank"], s["score"]) for s in suggestions], response.confident)
+    return jsonify({"request_id": request_id, "ticket_id": ticket_id, "confident": response.confident,
+                    "no_confident_match": not response.confident,
+                    "cleaned": {"query": cleaned.query, "identifiers": cleaned.identifiers, "removed": cleaned.removed},
+                    "suggestions": suggestions, "build_id": response.build_id})
+
+
+@bp.get("/api/articles/<article_id>")
+def article(article_id: str):
+    build = _searcher().build
+    meta = build.articles.get(article_id)
+    if meta is None:
+        raise ApiError(404, "unknown_article", f"no article with id {article_id!r}")
+    sections, seen = [], set()
+    for chunk in build.chunks:
+        if chunk["article_id"] == article_id and chunk["anchor"] not in seen:
+            seen.add(chunk["anchor"])
+            sections.append({"heading": chunk["heading"], "anchor": chunk["anchor"],
+                             "url": meta["url"] + (f"#{chunk['anchor']}" if chunk["anchor"] else "")})
+    count = _store_call(_state().store.link_counts, [article_id])[article_id]
+    return jsonify(dict(meta, sections=sections, linked_tickets=count))
+
+
+def _link_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_body", "body: send a JSON object with ticket_id, article_id, optional anchor, "
+                       "source (suggested|searched|manual) and agent")
+    out = {}
+    for name, required in (("ticket_id", True), ("article_id", True), ("anchor", False), ("source", False), ("agent", False)):
+        value = data.get(name)
+        if value is None:
+            if required:
+                raise ApiError(400, "invalid_field", f"field '{name}': required")
+            continue
+        if not isinstance(value, str) or len(value) > MAX_ID or (required and not value.strip()):
+            raise ApiError(400, "invalid_field", f"field '{name}': a non-empty string of at most {MAX_ID} characters")
+        out[name] = value
+    out.setdefault("anchor", "")
+    out.setdefault("source", "manual")
+    if out["source"] not in SOURCES:
+        raise ApiError(400, "invalid_field", f"field 'source': {out['source']!r} is not one of {', '.join(SOURCES)}")
+    return out
+
+
+@bp.post("/api/links")
+def add_link():
+    _require_token()
+    body = _link_body()
+    build = _searcher().build
+    if body["article_id"] not in build.articles:
+        raise ApiError(404, "unknown_article", f"field 'article_id': no article with id {body['article_id']!r}")
+    anchors = {c["anchor"] for c in build.chunks if c["article_id"] == body["article_id"]}
+    if body["anchor"] and body["anchor"] not in anchors:
+        raise ApiError(400, "invalid_field", f"field 'anchor': {body['anchor']!r} is not a section of "
+                       f"{body['article_id']}; known: {', '.join(sorted(a for a in anchors if a))}")
+    link, created = _store_call(_state().store.add_link, body["ticket_id"], body["article_id"], body["anchor"],
+                                body["source"], body.get("agent"))
+    return jsonify(link.to_json()), (201 if created else 200)
+
+
+@bp.get("/api/links")
+def list_links():
+    ticket_id, article_id = request.args.get("ticket_id"), request.args.get("article_id")
+    if not ticket_id and not article_id:
+        raise ApiError(400, "invalid_parameter", "give parameter 'ticket_id' or 'article_id'")
+    links = _store_call(_state().store.links, ticket_id or None, article_id or None)
+    return jsonify({"links": [link.to_json() for link in links]})
+
+
+@bp.delete("/api/links/<int:link_id>")
+def delete_link(link_id: int):
+    _require_token()
+    if not _store_call(_state().store.delete_link, link_id):
+        raise ApiError(404, "unknown_link", f"no link with id {link_id}")
+    return "", 204
+
+
+@bp.get("/api/reports")
+def reports():
+    return jsonify(_store_call(_state().store.report))
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz():
+    holder = _state().holder
+    if holder.searcher is None:
+        raise ApiError(503, "not_ready", holder.error or "the search index is not loaded yet", {"Retry-After": "5"})
+    try:
+        _state().store.ping()
+    except (StoreBusy, StoreError) as exc:
+        raise ApiError(503, "not_ready", f"links database unreachable: {exc}", {"Retry-After": "5"}) from None
+    return jsonify({"status": "ready", "build_id": holder.searcher.build.build_id,
+                    "chunks": len(holder.searcher.build.chunks)})
+
+
+@bp.get("/api/openapi.json")
+def openapi():
+    from search.service.openapi import spec
+
+    return jsonify(spec())

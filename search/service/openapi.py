@@ -1,0 +1,122 @@
+"""OpenAPI 3.0 description of every endpoint, parameter, response and error (pinned by tests)."""
+from __future__ import annotations
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _err(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _q(name: str, schema: dict, description: str, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+OBJ = {"type": "object"}
+SECTION_HIT = {"type": "object", "required": ["anchor", "heading", "url", "score", "lanes", "identifiers", "snippet"],
+               "properties": {"chunk": {"type": "integer"}, "anchor": {"type": "string"}, "heading": {"type": "string"},
+                              "heading_path": {"type": "array", "items": {"type": "string"}},
+                              "url": {"type": "string"}, "score": {"type": "number"},
+                              "lanes": {"type": "array", "items": {"type": "string", "enum": ["identifier", "lexical", "dense"]}},
+                              "identifiers": {"type": "array", "items": {"type": "string"}},
+                              "snippet": {"type": "string", "description": "HTML-escaped text; matches wrapped in <mark>"}}}
+RESULT = {"type": "object", "required": ["article_id", "title", "type", "service_area", "url", "stable_url", "score", "best", "more"],
+          "properties": {"article_id": {"type": "string"}, "title": {"type": "string"}, "type": {"type": "string"},
+                         "service_area": {"type": "string"}, "url": {"type": "string"}, "stable_url": {"type": "string"},
+                         "score": {"type": "number"}, "best": SECTION_HIT, "more": {"type": "array", "items": SECTION_HIT}}}
+SEARCH = {"type": "object", "required": ["query", "mode", "confident", "no_confident_match", "results", "build_id"],
+          "properties": {"query": {"type": "string"}, "mode": {"type": "string"}, "confident": {"type": "boolean"},
+                         "no_confident_match": {"type": "boolean"}, "identifiers": {"type": "array", "items": {"type": "string"}},
+                         "build_id": {"type": "string"}, "took_ms": {"type": "number"},
+                         "results": {"type": "array", "items": RESULT}}}
+LINK = {"type": "object", "required": ["id", "ticket_id", "article_id", "anchor", "source", "created_at"],
+        "properties": {"id": {"type": "integer"}, "ticket_id": {"type": "string"}, "article_id": {"type": "string"},
+                       "anchor": {"type": "string"}, "source": {"type": "string", "enum": ["suggested", "searched", "manual"]},
+                       "agent": {"type": "string", "nullable": True}, "created_at": {"type": "string"}}}
+SUGGESTION = {"type": "object", "required": ["rank", "article_id", "title", "url", "stable_url", "score", "reason"],
+              "properties": {"rank": {"type": "integer"}, "article_id": {"type": "string"}, "title": {"type": "string"},
+                             "type": {"type": "string"}, "service_area": {"type": "string"}, "anchor": {"type": "string"},
+                             "heading": {"type": "string"}, "url": {"type": "string"}, "stable_url": {"type": "string"},
+                             "score": {"type": "number"}, "snippet": {"type": "string"},
+                             "reason": {"type": "object", "properties": {
+                                 "identifiers": {"type": "array", "items": {"type": "string"}},
+                                 "lanes": {"type": "array", "items": {"type": "string"}},
+                                 "sentence": {"type": "string"}}}}}
+SHORT = {"type": "string", "minLength": 1, "maxLength": 128}
+BEARER = [{"bearer": []}]
+
+
+def spec() -> dict:
+    common = {"400": _err("Invalid parameter or body (the message names it)"),
+              "429": _err("Rate limited; see Retry-After"), "503": _err("Index not loaded or database busy; see Retry-After")}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Video support KB search API", "version": "1"},
+        "components": {
+            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": {
+            "/api/search": {"get": {
+                "summary": "Hybrid section-level search", "parameters": [
+                    _q("q", {"type": "string", "minLength": 1, "maxLength": 512}, "Query text or identifier", True),
+                    _q("area", {"type": "string"}, "Service area filter"),
+                    _q("type", {"type": "string", "enum": ["runbook", "faq", "reference"]}, "Article type filter"),
+                    _q("tag", {"type": "string"}, "Tag filter"),
+                    _q("k", {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}, "Articles to return"),
+                    _q("mode", {"type": "string", "enum": ["hybrid", "dense", "lexical"], "default": "hybrid"}, "Lanes")],
+                "responses": {"200": _json(SEARCH), **common}}},
+            "/api/suggest": {"post": {
+                "summary": "Suggest sections for a pasted ticket, with reasons; the suggestion is recorded",
+                "parameters": [_q("k", {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}, "Suggestions")],
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["body"], "properties": {
+                        "ticket_id": SHORT, "subject": {"type": "string", "maxLength": 20000},
+                        "body": {"type": "string", "minLength": 1, "maxLength": 20000}}}},
+                    "text/plain": {"schema": {"type": "string", "minLength": 1, "maxLength": 20000}}}},
+                "responses": {"200": _json({"type": "object", "required": ["request_id", "confident", "suggestions", "cleaned"],
+                                            "properties": {"request_id": {"type": "string"},
+                                                           "ticket_id": {"type": "string", "nullable": True},
+                                                           "confident": {"type": "boolean"},
+                                                           "no_confident_match": {"type": "boolean"},
+                                                           "cleaned": OBJ, "build_id": {"type": "string"},
+                                                           "suggestions": {"type": "array", "items": SUGGESTION}}}),
+                              "413": _err("Body larger than 64 KB"), **common}}},
+            "/api/articles/{article_id}": {"get": {
+                "summary": "Article metadata, sections and the number of linked tickets",
+                "parameters": [{"name": "article_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _json(OBJ), "404": _err("Unknown article id"), "503": common["503"]}}},
+            "/api/links": {
+                "get": {"summary": "Links of a ticket or of an article", "parameters": [
+                    _q("ticket_id", {"type": "string"}, "Ticket id"), _q("article_id", {"type": "string"}, "Article id")],
+                    "responses": {"200": _json({"type": "object", "required": ["links"], "properties": {
+                        "links": {"type": "array", "items": LINK}}}), "400": common["400"], "503": common["503"]}},
+                "post": {"summary": "Link an article (section) to a ticket; idempotent on (ticket_id, article_id, anchor)",
+                         "security": BEARER,
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                             "type": "object", "required": ["ticket_id", "article_id"], "properties": {
+                                 "ticket_id": SHORT, "article_id": SHORT, "anchor": {"type": "string", "maxLength": 128},
+                                 "source": {"type": "string", "enum": ["suggested", "searched", "manual"]},
+                                 "agent": {"type": "string", "maxLength": 128}}}}}},
+                         "responses": {"201": _json(LINK, "Created"), "200": _json(LINK, "Already linked"),
+                                       "400": common["400"], "401": _err("Missing or wrong bearer token"),
+                                       "403": _err("Writes disabled (no api_token set)"), "404": _err("Unknown article id"),
+                                       "413": _err("Body larger than 64 KB"), "503": common["503"]}}},
+            "/api/links/{link_id}": {"delete": {
+                "summary": "Delete a link", "security": BEARER,
+                "parameters": [{"name": "link_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"204": {"description": "Deleted"}, "401": _err("Missing or wrong bearer token"),
+                              "403": _err("Writes disabled"), "404": _err("Unknown link id"), "503": common["503"]}}},
+            "/api/reports": {"get": {"summary": "Articles that resolve tickets, suggestion uptake, knowledge gaps",
+                                     "responses": {"200": _json(OBJ), "503": common["503"]}}},
+            "/healthz": {"get": {"summary": "Process alive", "responses": {"200": _json(OBJ)}}},
+            "/readyz": {"get": {"summary": "Index loaded and database reachable",
+                                "responses": {"200": _json(OBJ), "503": _err("Not ready (the message says why)")}}},
+            "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": _json(OBJ)}}},
+        },
+    }

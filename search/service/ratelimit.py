@@ -1,0 +1,62 @@
+"""Per-client fixed-window rate limit shared by every worker process of one server.
+
+The counters live in a small memory-mapped file (under the data directory) guarded by ``flock``,
+so N gunicorn workers enforce one limit together instead of N× the limit. Each client key hashes
+to one of ``SLOTS`` slots holding (key hash, window start, count); a slot taken by another client in
+the same window is shared (a collision only makes the limit stricter for both, never looser).
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import mmap
+import os
+import struct
+import time
+from pathlib import Path
+
+SLOTS = 8192
+SLOT = struct.Struct("<QqI4x")   # key hash, window start (s), count
+WINDOW_S = 60
+
+
+class RateLimiter:
+    def __init__(self, path: Path, per_minute: int):
+        self.per_minute = per_minute
+        self.path = Path(path)
+        self._fd: int | None = None
+        self._map: mmap.mmap | None = None
+
+    def _open(self) -> None:
+        if self._map is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        size = SLOTS * SLOT.size
+        if os.fstat(fd).st_size != size:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if os.fstat(fd).st_size != size:
+                    os.ftruncate(fd, size)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        self._fd, self._map = fd, mmap.mmap(fd, size)
+
+    def hit(self, client: str, now: float | None = None) -> tuple[bool, int]:
+        """Count one request. Returns (allowed, seconds until the window resets)."""
+        if self.per_minute <= 0:
+            return True, 0
+        self._open()
+        now = time.time() if now is None else now
+        window = int(now // WINDOW_S) * WINDOW_S
+        digest = int.from_bytes(hashlib.blake2b(client.encode(), digest_size=8).digest(), "little")
+        offset = (digest % SLOTS) * SLOT.size
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            _key, start, count = SLOT.unpack_from(self._map, offset)
+            count = count + 1 if start == window else 1
+            SLOT.pack_into(self._map, offset, digest, window, count)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        retry_after = max(1, int(window + WINDOW_S - now))
+        return count <= self.per_minute, retry_after

@@ -1,0 +1,92 @@
+"""Serves the built MkDocs site from the same origin as the API, with security headers.
+
+The Content-Security-Policy allows scripts from this origin only, plus — by SHA-256 hash — the
+three small inline scripts mkdocs-material writes into every page (scope, palette, anchor target).
+Any other inline script in the site is not allowlisted, so the browser refuses to run it; no
+``unsafe-inline`` for scripts.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, send_from_directory
+from werkzeug.exceptions import NotFound
+
+log = logging.getLogger(__name__)
+bp = Blueprint("site", __name__)
+INLINE_SCRIPT_RE = re.compile(r"<script(?![^>]*\bsrc=)([^>]*)>(.*?)</script>", re.S | re.I)
+THEME_INLINE_PREFIXES = ("__md_scope=new URL(", "var palette=__md_get(", "var target=document.getElementById(")
+
+
+def theme_script_hashes(site_dir: Path) -> tuple[list[str], list[str]]:
+    """(CSP hash sources of the allowlisted theme scripts, files holding any other inline script)."""
+    hashes, others = set(), []
+    for page in Path(site_dir).rglob("*.html"):
+        for attrs, body in INLINE_SCRIPT_RE.findall(page.read_text(encoding="utf-8", errors="replace")):
+            if "application/json" in attrs:
+                continue  # data, never executed
+            if body.startswith(THEME_INLINE_PREFIXES):
+                digest = base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode()
+                hashes.add(f"'sha256-{digest}'")
+            else:
+                others.append(str(page.relative_to(site_dir)))
+    return sorted(hashes), sorted(set(others))
+
+
+def content_security_policy(hashes: list[str]) -> str:
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self' " + " ".join(hashes),
+        "style-src 'self' 'unsafe-inline'",     # the theme sets inline style attributes
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]).strip()
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def add_security_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = current_app.config["KB_CSP"]
+    for key, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+    return response
+
+
+def not_found_page():
+    site = Path(current_app.config["KB_SITE_DIR"])
+    if (site / "404.html").is_file():
+        response = send_from_directory(site, "404.html")
+        response.status_code = 404
+        return response
+    return Response("Not found", status=404, mimetype="text/plain")
+
+
+@bp.route("/", defaults={"path": ""}, methods=["GET", "HEAD"])
+@bp.route("/<path:path>", methods=["GET", "HEAD"])
+def page(path: str):
+    if path.startswith("api/"):
+        raise NotFound()  # unknown API path: the JSON error handler answers
+    site = Path(current_app.config["KB_SITE_DIR"])
+    if path == "" or path.endswith("/"):
+        path += "index.html"
+    elif (site / path).is_dir():
+        return current_app.redirect("/" + path + "/", 308)
+    try:
+        return send_from_directory(site, path)
+    except NotFound:
+        return not_found_page()

@@ -1,0 +1,82 @@
+"""Ticket text → a search query: drop greetings, signatures, quoted replies and boilerplate; keep the
+customer's description; pull identifiers out of pasted logs, stack traces and HTTP dumps.
+
+Pure functions, no model. ``clean_ticket`` returns what it kept and what it removed, so the
+assistant can show its work.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from search import identifiers
+
+GREETING_RE = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|hallo|bonjour|hola)\b[^\n]{0,60}$", re.I)
+SIGN_OFF_RE = re.compile(r"^\s*(thanks?( you)?( so much| a lot| in advance)?|many thanks|regards|best( regards)?|kind regards|"
+                         r"br|cheers|sincerely|thx|ty|merci|gracias|--+|—+|__+)\s*[,.!]*\s*$", re.I)
+QUOTE_HEADER_RE = re.compile(r"^\s*(on .{3,120} wrote:|-{2,} ?original message ?-{2,}|from: .+|le .+ a écrit ?:|"
+                             r"am .+ schrieb .+:)\s*$", re.I)
+BOILERPLATE_RE = re.compile(r"(sent from my (iphone|android|ipad|mobile)|this (e-?mail|message) (and any attachments )?"
+                            r"(is|are|may be) confidential|please consider the environment|unsubscribe|"
+                            r"^\s*(ticket|case|priority|severity|product|customer|account|submitted|requester|"
+                            r"browser|os|plan)\s*(id|#|no\.?)?\s*:\s*\S{0,40}\s*$)", re.I)
+LOG_LINE_RE = re.compile(r"(^\s*at [\w$.<>]+\(.*\)\s*$)|(^\s*\d{4}-\d\d-\d\d[ T]\d\d:\d\d)|(^\s*\[?\d\d:\d\d:\d\d)|"
+                         r"(^\s*[<>*] )|(^\s*[\w-]+: [^ ]+$)|(^\s*(HTTP/\d|GET |POST |PUT |HEAD |OPTIONS ))|"
+                         r"(^\s*(Caused by|Exception|Traceback|E/|W/|I/|D/)\b)|(^\s*[{}\[\]])", re.I)
+
+
+@dataclass
+class CleanTicket:
+    query: str                        # what to search for
+    description: str                  # the customer's own words, cleaned
+    identifiers: list[str]            # identifiers found anywhere, incl. logs (normalized keys)
+    removed: list[str] = field(default_factory=list)  # kinds of text that were dropped
+
+
+def _cut_quoted(lines: list[str], removed: list[str]) -> list[str]:
+    kept = []
+    for line in lines:
+        if QUOTE_HEADER_RE.match(line):
+            removed.append("quoted earlier reply")
+            break
+        if line.lstrip().startswith(">"):
+            if "quoted earlier reply" not in removed:
+                removed.append("quoted earlier reply")
+            continue
+        kept.append(line)
+    return kept
+
+
+def _cut_signature(lines: list[str], removed: list[str]) -> list[str]:
+    for i in range(len(lines) - 1, -1, -1):
+        if SIGN_OFF_RE.match(lines[i]) and len(lines) - i <= 8:
+            removed.append("signature")
+            return lines[:i]
+    return lines
+
+
+def clean_ticket(body: str, subject: str = "") -> CleanTicket:
+    """Split a pasted ticket into the searchable description and the identifiers of its logs."""
+    removed: list[str] = []
+    lines = _cut_quoted(body.replace("\r\n", "\n").split("\n"), removed)
+    lines = _cut_signature(lines, removed)
+    prose, logs = [], []
+    for line in lines:
+        if not line.strip():
+            continue
+        if GREETING_RE.match(line) and not prose:
+            removed.append("greeting")
+        elif BOILERPLATE_RE.search(line):
+            removed.append("boilerplate")
+        elif LOG_LINE_RE.search(line) or len(re.findall(r"[=/{}|;]", line)) > 6:
+            logs.append(line)
+        else:
+            prose.append(line.strip())
+    found = identifiers.extract("\n".join([subject, *prose, *logs]))
+    description = " ".join(p for p in [subject.strip(), *prose] if p)
+    log_words = " ".join(sorted(found))
+    query = (description + " " + log_words).strip() or " ".join(logs)[:2000]
+    if logs:
+        removed.append("log lines (identifiers kept)")
+    return CleanTicket(query=query, description=description, identifiers=sorted(found),
+                       removed=sorted(set(removed)))
