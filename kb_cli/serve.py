@@ -12,7 +12,7 @@ def _gunicorn_app(settings, threads: int):
             options = {"bind": f"{settings.host}:{settings.port}", "workers": settings.workers,
                        "worker_class": "gthread", "threads": threads, "timeout": 60, "graceful_timeout": 20,
                        "keepalive": 5, "accesslog": None, "errorlog": "-", "loglevel": "info",
-                       "proc_name": "kb-serve"}
+                       "proc_name": "kb-serve", "control_socket_disable": True}
             for key, value in options.items():
                 self.cfg.set(key, value)
 

@@ -50,3 +50,23 @@ def real_searcher(real_settings):
     from search.searcher import open_searcher
 
     return open_searcher(real_settings)
+
+
+@pytest.fixture
+def app(real_settings, real_searcher, tmp_path):
+    """A fresh app (own links database) over the session's real-model index."""
+    import dataclasses
+
+    from search.service import create_app
+
+    settings = dataclasses.replace(real_settings, api_token="test-token", rate_limit_per_minute=0,
+                                   database_url=f"sqlite:///{tmp_path / 'links.db'}")
+    return create_app(settings, encoder=real_searcher.encoder, watch=False)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+AUTH = {"Authorization": "Bearer test-token"}

@@ -191,13 +191,12 @@ class LinkStore:
                 "knowledge_gaps": gaps}
 
 
-def _sqlite(path: Path) -> LinkStore:
+def _sqlite(path: Path, busy_timeout: float) -> LinkStore:
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def connect():
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S,
-                               check_same_thread=True)
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn = sqlite3.connect(str(path), timeout=busy_timeout, check_same_thread=True)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         return conn
@@ -220,10 +219,10 @@ def _postgres(url: str) -> LinkStore:
         raise StoreError(f"setting 'database_url': cannot use PostgreSQL ({exc})") from None
 
 
-def open_store(url: str) -> LinkStore:
+def open_store(url: str, busy_timeout: float = BUSY_TIMEOUT_S) -> LinkStore:
     """``sqlite:///relative/or/absolute/path.db`` or ``postgresql://user@host/db``."""
     if url.startswith("sqlite:///"):
-        return _sqlite(Path(url[len("sqlite:///"):]))
+        return _sqlite(Path(url[len("sqlite:///"):]), busy_timeout)
     if url.startswith(("postgresql://", "postgres://")):
         return _postgres(url)
     raise StoreError(f"setting 'database_url': {url!r} is neither sqlite:///PATH nor postgresql://…")

@@ -1,0 +1,116 @@
+"""The production server (gunicorn via `kb serve`) on 127.0.0.1: real HTTP, and a hot index swap
+while clients are querying. Bounded in time."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 10.0) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+@pytest.fixture
+def server(real_settings, tmp_path):
+    index_root = tmp_path / "index"
+    shutil.copytree(real_settings.index_path, index_root)
+    port = _free_port()
+    env = dict(os.environ, KB_SITE_DIR=str(real_settings.site_dir), KB_DATA_DIR=str(tmp_path),
+               KB_INDEX_ROOT=str(index_root), KB_RELOAD_INTERVAL="0.5", KB_WORKERS="2", KB_API_TOKEN="t",
+               KB_RATE_LIMIT_PER_MINUTE="0", PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "kb_cli.main", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if _get(base + "/readyz", timeout=2)[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("server did not become ready: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    yield base, index_root, real_settings
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_real_server_serves_site_and_api(server):
+    base, _, _ = server
+    status, body = _get(base + "/api/search?q=6007&k=1")
+    assert status == 200 and body["results"][0]["article_id"] == "FAQ-DRM-001"
+    with urllib.request.urlopen(base + "/", timeout=10) as response:
+        assert response.status == 200 and "Content-Security-Policy" in response.headers
+    status, body = _get(base + "/api/search?q=")
+    assert status == 400 and body["error"]["code"] == "invalid_parameter"
+
+
+def test_hot_swap_during_requests(server):
+    from search.corpus import parse_corpus
+    from search.indexer import build_index
+
+    base, index_root, settings = server
+    old = _get(base + "/readyz")[1]["build_id"]
+    failures, seen, stop = [], set(), threading.Event()
+
+    def client():
+        while not stop.is_set():
+            try:
+                status, body = _get(base + "/api/search?q=license%20request%20failed&k=3")
+                if status != 200:
+                    failures.append(status)
+                else:
+                    seen.add(body["build_id"])
+            except OSError as exc:
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        doc = json.loads(Path(settings.corpus_path).read_text(encoding="utf-8"))
+        doc["articles"][0]["sections"][0]["text"] += " Updated for the hot swap test."
+        import dataclasses
+        report = build_index(dataclasses.replace(settings, index_root=str(index_root)),
+                             corpus=parse_corpus(doc), progress=False)
+        published = time.monotonic()
+        while time.monotonic() - published < 10 and report.build_id not in seen:
+            time.sleep(0.1)
+        switched_after = time.monotonic() - published
+        time.sleep(1.5)   # both workers have had time to swap; keep querying meanwhile
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    assert failures == []
+    assert report.build_id in seen and old in seen and switched_after < 5
+    statuses = {_get(base + "/readyz")[1]["build_id"] for _ in range(10)}
+    assert statuses == {report.build_id}
