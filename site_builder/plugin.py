@@ -26,7 +26,18 @@ from site_builder.frontmatter import decode, parse
 from site_builder.schema import SERVICE_AREAS, Article, validate_meta
 
 log = logging.getLogger("kb.site_builder")  # outside "mkdocs.*": review warnings don't fail --strict
-ASSETS = ("kb.css", "redirect.js")
+ASSETS = ("kb.css", "redirect.js", "search.js", "assistant.js")
+ASSISTANT_PAGE = """---
+title: Ticket assistant
+---
+
+Paste a customer ticket: the search service suggests the sections that answer it, says why each
+matched, and lets you link the article to the ticket.
+
+<div class="kb-assistant" data-kb-assistant></div>
+
+<noscript>The ticket assistant needs JavaScript and the search service (kb serve).</noscript>
+"""
 
 
 class KBPluginConfig(Config):
@@ -44,6 +55,9 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         self.anchors: dict[str, set[str]] = {}
         self.sections: dict[str, list[export.Section]] = {}
         config.extra_css.append("assets/kb/kb.css")
+        config.extra_javascript.extend(["assets/kb/search.js", "assets/kb/assistant.js"])
+        config.theme.dirs.insert(0, str(resources.files("site_builder").joinpath("overrides")))
+        config.extra["kb_areas"] = dict(SERVICE_AREAS)
         return config
 
     def _display(self, config, src_uri: str) -> str:
@@ -86,7 +100,8 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
                             self._display(config, art.src_path), art.review_due.isoformat())
         generated = {f"{area}/index.md": pages.area_index(area, arts) for area in SERVICE_AREAS
                      if any(a.service_area == area for a in pages.listed(arts))}
-        generated.update({"tags.md": pages.tags_page(arts), "error-codes.md": pages.error_code_page(arts)})
+        generated.update({"tags.md": pages.tags_page(arts), "error-codes.md": pages.error_code_page(arts),
+                          "assistant.md": ASSISTANT_PAGE})
         for uri, content in generated.items():
             if files.get_file_from_path(uri):
                 self.problems.append(Problem(self._display(config, uri), None, "file",
@@ -102,9 +117,9 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
 
     def _nav(self, files: Files, arts: list[Article]) -> list:
         roots = sorted(f.src_uri for f in files.documentation_pages() if "/" not in f.src_uri
-                       and f.src_uri not in ("index.md", "tags.md", "error-codes.md"))
+                       and f.src_uri not in ("index.md", "tags.md", "error-codes.md", "assistant.md"))
         nav: list = [{"Home": "index.md"}] if files.get_file_from_path("index.md") else []
-        nav += roots + [{"Error codes": "error-codes.md"}, {"Tags": "tags.md"}]
+        nav += roots + [{"Ticket assistant": "assistant.md"}, {"Error codes": "error-codes.md"}, {"Tags": "tags.md"}]
         listed = pages.listed(arts)
         for area, label in SERVICE_AREAS.items():
             members = [a.src_path for a in listed if a.service_area == area]

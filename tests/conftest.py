@@ -1,6 +1,7 @@
 """Layered fixtures: the fixture KB is built once per session into a temporary directory."""
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -70,3 +71,62 @@ def client(app):
 
 
 AUTH = {"Authorization": "Bearer test-token"}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str, timeout: float = 10.0) -> tuple[int, dict]:
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+@contextlib.contextmanager
+def running_server(settings, data_dir: Path, index_root: Path, token: str = "t", workers: int = 2):
+    """`kb serve` (gunicorn) on a free 127.0.0.1 port until the block ends; yields the base URL."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    port = free_port()
+    env = dict(os.environ, KB_SITE_DIR=str(settings.site_dir), KB_DATA_DIR=str(data_dir),
+               KB_INDEX_ROOT=str(index_root), KB_RELOAD_INTERVAL="0.5", KB_WORKERS=str(workers), KB_API_TOKEN=token,
+               KB_RATE_LIMIT_PER_MINUTE="0", PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "kb_cli.main", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if get_json(base + "/readyz", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                pytest.fail("server did not become ready: " + proc.stdout.read().decode(errors="replace")[-2000:])
+            time.sleep(0.2)
+        yield base
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)

@@ -20,47 +20,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, timeout: float = 10.0) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
+from tests.conftest import get_json as _get, running_server
 
 
 @pytest.fixture
 def server(real_settings, tmp_path):
     index_root = tmp_path / "index"
     shutil.copytree(real_settings.index_path, index_root)
-    port = _free_port()
-    env = dict(os.environ, KB_SITE_DIR=str(real_settings.site_dir), KB_DATA_DIR=str(tmp_path),
-               KB_INDEX_ROOT=str(index_root), KB_RELOAD_INTERVAL="0.5", KB_WORKERS="2", KB_API_TOKEN="t",
-               KB_RATE_LIMIT_PER_MINUTE="0", PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "kb_cli.main", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if _get(base + "/readyz", timeout=2)[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail("server did not become ready: " + proc.stdout.read().decode(errors="replace")[-2000:])
-    yield base, index_root, real_settings
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+    with running_server(real_settings, tmp_path, index_root) as base:
+        yield base, index_root, real_settings
 
 
 def test_real_server_serves_site_and_api(server):
