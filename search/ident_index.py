@@ -10,8 +10,10 @@ Rarer identifiers weigh more (1/sqrt of the number of articles that carry them).
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from search import identifiers
 from search.chunker import Chunk
@@ -63,12 +65,25 @@ class IdentifierIndex:
     def from_json(cls, data: dict) -> "IdentifierIndex":
         return cls(data["declared"], data["found"], data["display"], data["weight"])
 
+    @cached_property
+    def _declared_re(self) -> re.Pattern | None:
+        """Every declared code as a literal phrase (``latency_mode``, ``503 Slow Down``,
+        ``WriteN, RTMP send error``): codes that no identifier pattern would extract."""
+        keys = sorted((k for k in self.declared if len(k) >= 3), key=len, reverse=True)
+        if not keys:
+            return None
+        return re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(k) for k in keys) + r")(?![\w-])")
+
+    def declared_in(self, text: str) -> set[str]:
+        pattern = self._declared_re
+        return set(pattern.findall(re.sub(r"\s+", " ", text.lower()))) if pattern else set()
+
     def match(self, text: str) -> dict[int, IdentifierMatch]:
         """Chunks that share an identifier with ``text``; bare numbers only match declared codes."""
         spans = identifiers.extract(text)
         numbers = identifiers.numbers(text)
         hits: dict[int, IdentifierMatch] = defaultdict(IdentifierMatch)
-        for key in spans | numbers:
+        for key in spans | numbers | self.declared_in(text):
             for i in self.declared.get(key, ()):
                 hits[i].declared += self.weight[key]
                 hits[i].names.add(self.display[key])

@@ -8,8 +8,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import logging
+
 import bm25s
 import numpy as np
+
+# bm25s sets its own logger to DEBUG at import, which prints on every index build; quiet it.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 K1, B = 1.2, 0.75
 FILES = ("bm25_data.npy", "bm25_indices.npy", "bm25_indptr.npy", "bm25_vocab.json")

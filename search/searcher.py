@@ -5,8 +5,8 @@ Hybrid ranking, in order of precedence:
 1. **Identifier tier** — sections of articles that *declare* a code found in the query
    (front matter ``error_codes`` / ``related_alerts``), or whose text contains a specific
    identifier from the query (see ``identifiers.is_strong``), rank above every other section.
-2. Inside each tier: fused dense + lexical score (``fusion``) plus ``ident_boost`` × the
-   identifier evidence (rarer identifiers weigh more).
+2. Inside each tier: fused dense + lexical score (``fusion``) plus the identifier evidence
+   (``declared_boost`` / ``found_boost`` × the weights of the matched identifiers; rarer ones weigh more).
 
 ``dense`` and ``lexical`` modes rank by their single lane only (for comparison and evaluation).
 """
@@ -33,7 +33,8 @@ MODES = ("hybrid", "dense", "lexical")
 @dataclass(frozen=True)
 class SearchConfig:
     fusion: fusion.FusionConfig = field(default_factory=fusion.FusionConfig)
-    ident_boost: float = 0.5
+    declared_boost: float = 0.5   # × weight of each query identifier the article declares
+    found_boost: float = 0.5      # × weight of each query identifier found in the section's text
     # "No confident match" when the best section has no identifier hit and its cosine similarity
     # to the query is below this. Calibrated on eval/tickets.jsonl (docs/retrieval.md).
     min_dense_score: float = 0.30
@@ -142,9 +143,9 @@ class Searcher:
         keyed = []
         for i in set(fused) | set(idents):
             match = idents.get(i)
-            evidence = (match.declared + match.found) if match else 0.0
+            evidence = (self.config.declared_boost * match.declared + self.config.found_boost * match.found) if match else 0.0
             tier = 1 if match and self._tiered(match) else 0
-            score = fused.get(i, 0.0) + self.config.ident_boost * evidence
+            score = fused.get(i, 0.0) + evidence
             keyed.append((tier, score, i))
         keyed.sort(key=lambda t: (-t[0], -t[1], t[2]))
         return [(i, score + tier) for tier, score, i in keyed]
