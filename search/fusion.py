@@ -23,7 +23,7 @@ Scores = dict[int, float]
 
 @dataclass(frozen=True)
 class FusionConfig:
-    method: str = "dbsf"          # rrf | convex | dbsf
+    method: str = "convex"        # rrf | convex | dbsf | adaptive
     dense_weight: float = 0.5     # α for convex; lane weight for rrf/dbsf (lexical gets 1 − α)
     rrf_k: int = 60
     candidates: int = 100         # per lane, before fusion
@@ -89,7 +89,26 @@ def dbsf(dense: Scores, lexical: Scores, alpha: float) -> Scores:
     return weighted_sum([distribution(dense), distribution(lexical)], [alpha, 1 - alpha])
 
 
+def peak(scores: Scores) -> float:
+    """How far the lane's best score stands above its other candidates, in standard deviations."""
+    if len(scores) < 2:
+        return 1.0
+    values = list(scores.values())
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return max(values) - mean if std == 0 else (max(values) - mean) / std
+
+
+def adaptive(dense: Scores, lexical: Scores, alpha: float) -> Scores:
+    """Convex combination whose dense weight is set per query from each lane's peak (a lane that
+    singles out one hit is trusted more than a lane whose candidates all score alike)."""
+    pd, pl = alpha * peak(dense), (1 - alpha) * peak(lexical)
+    weight = pd / (pd + pl) if pd + pl > 0 else alpha
+    return convex(dense, lexical, weight)
+
+
 METHODS = {
+    "adaptive": lambda d, l, c: adaptive(d, l, c.dense_weight),
     "rrf": lambda d, l, c: rrf([d, l], [c.dense_weight, 1 - c.dense_weight], c.rrf_k),
     "convex": lambda d, l, c: convex(d, l, c.dense_weight),
     "dbsf": lambda d, l, c: dbsf(d, l, c.dense_weight),

@@ -32,12 +32,12 @@ MODES = ("hybrid", "dense", "lexical")
 
 @dataclass(frozen=True)
 class SearchConfig:
-    fusion: fusion.FusionConfig = field(default_factory=fusion.FusionConfig)
+    fusion: fusion.FusionConfig = field(default_factory=lambda: fusion.FusionConfig("convex", 0.6))
     declared_boost: float = 0.5   # × weight of each query identifier the article declares
-    found_boost: float = 0.5      # × weight of each query identifier found in the section's text
+    found_boost: float = 0.25     # × weight of each query identifier found in the section's text
     # "No confident match" when the best section has no identifier hit and its cosine similarity
     # to the query is below this. Calibrated on eval/tickets.jsonl (docs/retrieval.md).
-    min_dense_score: float = 0.30
+    min_dense_score: float = 0.34
     # Lexical mode has no cosine: BM25 of the best section below this is "not confident".
     min_lexical_score: float = 4.0
 
