@@ -5,7 +5,7 @@ import html
 import re
 from dataclasses import asdict, dataclass, field
 
-from search.lexical_tokens import STOP_WORDS
+from search.lexical_tokens import STOP_WORDS, _stem
 
 SNIPPET_CHARS = 240
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -21,7 +21,7 @@ class SectionHit:
     score: float
     lanes: list[str]           # which lanes matched: identifier, lexical, dense
     identifiers: list[str]     # matched identifiers, as written in the KB
-    snippet: str = ""          # HTML-safe: escaped text with <mark> around matches
+    snippet: str = ""          # best section only; HTML-safe: escaped text with <mark> around matches
 
 
 @dataclass
@@ -63,32 +63,40 @@ def group_by_article(hits: list[SectionHit], article_of: dict[int, str], k: int,
     return [(art, groups[art][0], groups[art][1:]) for art in order]
 
 
-def query_terms(query: str) -> list[str]:
-    """Words and identifiers of the query worth highlighting (≥ 3 characters, no stop words)."""
-    terms = {t for t in re.findall(r"[A-Za-z0-9][\w.\-]*[A-Za-z0-9]|\w", query)
-             if len(t) >= 3 and t.lower() not in STOP_WORDS}
-    return sorted(terms, key=len, reverse=True)
+WORD_RE = re.compile(r"[A-Za-z0-9][\w.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
-def _term_pattern(terms: list[str]) -> re.Pattern | None:
-    if not terms:
-        return None
-    alternatives = "|".join(re.escape(t) for t in terms)
-    return re.compile(rf"(?<![\w-])(?:{alternatives})\w*", re.IGNORECASE)
+def _key(word: str) -> str:
+    return _stem(word.lower())
 
 
-def best_window(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> str:
-    """The ``width``-character stretch of ``text`` around the sentence with most query terms."""
+def query_terms(query: str) -> set[str]:
+    """Stemmed keys of the query's words and identifiers worth highlighting (≥ 3 characters, no stop words)."""
+    return {_key(t) for t in WORD_RE.findall(query) if len(t) >= 3 and t.lower() not in STOP_WORDS}
+
+
+def _spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in WORD_RE.finditer(text) if len(m.group(0)) >= 3 and _key(m.group(0)) in terms]
+
+
+def raw_terms(query: str, limit: int = 40) -> list[str]:
+    """Lower-case query words for choosing the snippet window (longest first, at most ``limit``)."""
+    words = {t.lower() for t in WORD_RE.findall(query) if len(t) >= 3 and t.lower() not in STOP_WORDS}
+    return sorted(words, key=len, reverse=True)[:limit]
+
+
+def best_window(text: str, words: list[str], width: int = SNIPPET_CHARS) -> str:
+    """The ``width``-character stretch of ``text`` starting at the sentence that contains most
+    query words (substring counts: cheap enough to run on every returned section)."""
     text = " ".join(text.split())
     if len(text) <= width:
         return text
-    pattern = _term_pattern(terms)
-    best_pos, best_count = 0, -1
-    pos = 0
+    best_pos, best_count, pos = 0, -1, 0
     for sentence in SENTENCE_RE.split(text):
         start = text.find(sentence, pos)
         pos = max(start, pos)
-        count = len(pattern.findall(sentence)) if pattern else 0
+        low = sentence.lower()
+        count = sum(1 for w in words if w in low)
         if count > best_count:
             best_pos, best_count = max(start, 0), count
     start = max(0, min(best_pos, len(text) - width))
@@ -96,36 +104,41 @@ def best_window(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> str:
     return ("… " if start else "") + window + (" …" if start + width < len(text) else "")
 
 
-def highlight(text: str, terms: list[str]) -> str:
-    """Escape ``text`` for HTML, then wrap each term occurrence in ``<mark>``.
+def highlight(text: str, terms: set[str]) -> str:
+    """Escape ``text`` for HTML, then wrap each word matching a query term in ``<mark>``.
 
     Matches are found in the raw text and every piece is escaped separately, so nothing in the
     input can open a tag: the only markup in the output is ``<mark>``/``</mark>``.
     """
-    pattern = _term_pattern(terms)
-    if pattern is None:
-        return html.escape(text, quote=True)
     out, last = [], 0
-    for match in pattern.finditer(text):
-        out.append(html.escape(text[last:match.start()], quote=True))
-        out.append("<mark>" + html.escape(match.group(0), quote=True) + "</mark>")
-        last = match.end()
+    for start, end in _spans(text, terms) if terms else ():
+        out.append(html.escape(text[last:start], quote=True))
+        out.append("<mark>" + html.escape(text[start:end], quote=True) + "</mark>")
+        last = end
     out.append(html.escape(text[last:], quote=True))
     return "".join(out)
 
 
-def snippet(text: str, query: str, identifiers: list[str] = ()) -> str:
-    terms = sorted(set(query_terms(query)) | {i for i in identifiers if i}, key=len, reverse=True)
-    return highlight(best_window(text, terms), terms)
+def snippet(text: str, query: str) -> str:
+    return Snippets(query)(text)
+
+
+class Snippets:
+    """Snippets for one query: the query's terms are computed once, not once per section."""
+
+    def __init__(self, query: str):
+        self.terms = query_terms(query)
+        self.words = raw_terms(query)
+
+    def __call__(self, text: str) -> str:
+        return highlight(best_window(text, self.words), self.terms)
 
 
 def best_sentence(text: str, query: str) -> str:
     """The sentence of ``text`` sharing most query terms (the 'why it matched' line)."""
-    pattern = _term_pattern(query_terms(query))
+    terms = query_terms(query)
     sentences = [s.strip() for s in SENTENCE_RE.split(text) if len(s.strip()) > 20]
     if not sentences:
         return text.strip()[:SNIPPET_CHARS]
-    if pattern is None:
-        return sentences[0][:SNIPPET_CHARS]
-    scored = max(sentences, key=lambda s: len({m.lower() for m in pattern.findall(s)}))
+    scored = max(sentences, key=lambda s: len({_key(s[a:b]) for a, b in _spans(s, terms)}))
     return scored[:SNIPPET_CHARS * 2]

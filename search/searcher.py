@@ -25,7 +25,7 @@ from search.ident_index import IdentifierMatch
 from search.identifiers import is_strong, normalize
 from search.lexical import top_k
 from search.lexical_tokens import tokenize
-from search.results import ArticleResult, SectionHit, group_by_article, snippet
+from search.results import ArticleResult, SectionHit, Snippets, group_by_article
 
 MODES = ("hybrid", "dense", "lexical")
 
@@ -67,6 +67,7 @@ class Searcher:
         self._areas = {a["service_area"] for a in build.articles.values()}
         self._types = {a["type"] for a in build.articles.values()}
         self._tags = {t for a in build.articles.values() for t in a.get("tags", ())}
+        self._article_of = dict(enumerate(build.chunk_article))
 
     # -- filters ----------------------------------------------------------------------------
     def _allowed(self, area: str | None, type_: str | None, tag: str | None) -> np.ndarray | None:
@@ -125,8 +126,11 @@ class Searcher:
             vector = self.encoder.encode([query])[0]
             dense_scores = self._dense(vector, allowed, list(lexical) + list(idents) if mode == "hybrid" else [])
         ranked = self._rank(mode, dense_scores, lexical, idents)
-        hits = [self._hit(i, score, query, dense_scores, lexical_all, idents) for i, score in ranked[:k * 8]]
-        groups = group_by_article(hits, dict(enumerate(self.build.chunk_article)), k)
+        hits = [self._hit(i, score, dense_scores, lexical_all, idents) for i, score in ranked[:k * 8]]
+        groups = group_by_article(hits, self._article_of, k)
+        snippets = Snippets(query)
+        for _aid, best, _more in groups:   # a snippet for each article's best section
+            best.snippet = snippets(self.build.chunks[best.chunk]["text"])
         results = [self._article(aid, best, more) for aid, best, more in groups]
         confident = self._confident(mode, results, dense_scores, lexical)
         found = sorted({m for h in idents.values() for m in h.names})
@@ -154,7 +158,7 @@ class Searcher:
     def _tiered(match: IdentifierMatch) -> bool:
         return match.declared > 0 or any(is_strong(normalize(n)) for n in match.names)
 
-    def _hit(self, i, score, query, dense_scores, lexical_all, idents) -> SectionHit:
+    def _hit(self, i, score, dense_scores, lexical_all, idents) -> SectionHit:
         chunk = self.build.chunks[i]
         article = self.build.articles[chunk["article_id"]]
         lanes = (["identifier"] if i in idents else []) + \
@@ -163,7 +167,7 @@ class Searcher:
         names = sorted(idents[i].names) if i in idents else []
         url = article["url"] + (f"#{chunk['anchor']}" if chunk["anchor"] else "")
         return SectionHit(i, chunk["anchor"], chunk["heading"] or article["title"], chunk["heading_path"], url,
-                          round(float(score), 6), lanes, names, snippet(chunk["text"], query, names))
+                          round(float(score), 6), lanes, names)
 
     def _article(self, aid: str, best: SectionHit, more: list[SectionHit]) -> ArticleResult:
         a = self.build.articles[aid]

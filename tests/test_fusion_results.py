@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from search import fusion
-from search.results import SectionHit, best_window, group_by_article, highlight, snippet
+from search.results import SectionHit, best_window, group_by_article, highlight, query_terms, snippet
 
 
 def test_rrf_rewards_agreement_and_respects_weights():
@@ -57,7 +57,7 @@ def test_group_by_article_keeps_best_section_first_and_order():
 
 
 def test_highlight_escapes_before_marking():
-    out = highlight('<script>alert("x")</script> fragLoadError', ["fragLoadError", "script"])
+    out = highlight('<script>alert("x")</script> fragLoadError', query_terms("fragLoadError script"))
     assert "<script>" not in out
     assert "<mark>fragLoadError</mark>" in out
     assert "&lt;<mark>script</mark>&gt;" in out
@@ -69,13 +69,17 @@ def test_snippet_picks_window_with_query_terms():
     assert "<mark>manifestLoadError</mark>" in out and len(best_window(text, ["cors"])) <= 250
 
 
+def test_highlight_matches_word_forms():
+    assert highlight("The player keeps buffering.", query_terms("buffer")) == "The player keeps <mark>buffering</mark>."
+
+
 TAG_RE = re.compile(r"</?mark>")
 
 
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(max_size=300), terms=st.lists(st.text(min_size=1, max_size=12), max_size=4))
 def test_highlight_property_only_mark_survives_and_text_round_trips(text, terms):
-    out = highlight(text, terms)
+    out = highlight(text, query_terms(" ".join(terms)))
     without = TAG_RE.sub("", out)
     assert "<" not in without and ">" not in without          # the only tags are <mark>/</mark>
     assert html.unescape(without) == text                      # nothing lost, nothing added

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Bounded HTTP load against the production server (gunicorn via `kb serve`) on 127.0.0.1.
+
+    python scripts/load_test.py [--seconds 30] [--clients 1,4,16] [--backends onnx,torch] [--workers 2]
+
+For each query-encoder backend: start `kb serve` on a free port over the current KB index, record
+its cold start (spawn → /readyz 200) and per-worker RSS, then run each client count for the given
+duration with keep-alive connections, querying /api/search with ticket texts (≤ 512 chars).
+Prints requests/s, latency p50/p95/p99 and errors as a Markdown table. Everything is bounded in
+time; nothing but 127.0.0.1 is contacted.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def start_server(backend: str, workers: int, extra_env: dict | None = None) -> tuple[subprocess.Popen, int, float]:
+    port = free_port()
+    env = dict(os.environ, KB_ENCODER_BACKEND=backend, KB_WORKERS=str(workers), KB_RATE_LIMIT_PER_MINUTE="0",
+               PYTHONPATH=str(ROOT), **(extra_env or {}))
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "kb_cli.main", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/readyz")
+            if conn.getresponse().status == 200:
+                # every worker must be up: ask until two different worker pids have answered is not
+                # observable over HTTP, so wait until all worker processes exist and answered once
+                return proc, port, time.perf_counter() - started
+        except OSError:
+            time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise SystemExit(f"server with backend {backend} did not become ready")
+
+
+def run_clients(port: int, clients: int, seconds: float, queries: list[str]) -> dict:
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def worker(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        i = n
+        while time.monotonic() < stop:
+            q = queries[i % len(queries)]
+            i += clients
+            path = "/api/search?k=10&q=" + urllib.parse.quote(q)
+            start = time.perf_counter()
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    errors[n] += 1
+            except (OSError, http.client.HTTPException):
+                errors[n] += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            latencies[n].append(time.perf_counter() - start)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + 60)
+    elapsed = time.perf_counter() - began
+    flat = np.asarray([x for per in latencies for x in per]) * 1000
+    return {"requests": int(flat.size), "rps": flat.size / elapsed, "errors": sum(errors),
+            "p50": float(np.percentile(flat, 50)), "p95": float(np.percentile(flat, 95)),
+            "p99": float(np.percentile(flat, 99))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument("--backends", default="onnx,torch")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    queries = [json.loads(line)["text"][:512] for line in open(ROOT / "eval" / "tickets.jsonl", encoding="utf-8")]
+    rows, starts = [], []
+    for backend in args.backends.split(","):
+        proc, port, cold = start_server(backend, args.workers)
+        try:
+            time.sleep(1.0)
+            for clients in (int(c) for c in args.clients.split(",")):
+                result = run_clients(port, clients, args.seconds, queries)
+                rows.append((backend, clients, result))
+                print(f"{backend} {clients} clients: {result}", file=sys.stderr, flush=True)
+            workers = children(proc.pid)
+            starts.append((backend, cold, [round(rss_mb(w)) for w in workers]))
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
+    print(f"# HTTP load ({args.seconds:.0f} s per step, gunicorn {args.workers} workers × 4 threads, 127.0.0.1, "
+          f"`python scripts/load_test.py`)\n")
+    print("| query encoder | clients | requests | req/s | p50 ms | p95 ms | p99 ms | errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for backend, clients, r in rows:
+        print(f"| {backend} | {clients} | {r['requests']} | {r['rps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | "
+              f"{r['p99']:.1f} | {r['errors']} |")
+    print("\n| query encoder | cold start to /readyz (s) | worker RSS after the run (MB) |\n|---|---:|---|")
+    for backend, cold, rss in starts:
+        print(f"| {backend} | {cold:.2f} | {', '.join(map(str, rss))} |")
+    by = {(b, c): r for b, c, r in rows}
+    for clients in (int(c) for c in args.clients.split(",")):
+        if ("onnx", clients) in by and ("torch", clients) in by:
+            print(f"\nthroughput onnx / torch at {clients} clients: "
+                  f"{by[('onnx', clients)]['rps'] / by[('torch', clients)]['rps']:.2f}×")
+
+
+if __name__ == "__main__":
+    main()
