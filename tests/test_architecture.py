@@ -77,3 +77,19 @@ def test_kb_build_reports_problems_with_nonzero_exit(tmp_path):
     assert "docs/cdn/bad.md:2: id: 'nope' is not of the form" in out.stderr
     assert "docs/cdn/bad.md:1: title: is missing" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_serving_path_does_not_import_torch(real_settings):
+    """The service encodes queries with onnxruntime: a worker must not load torch (memory, start-up)."""
+    code = (
+        "import sys, dataclasses\n"
+        "from search.settings import load_settings\n"
+        "from search.service import create_app\n"
+        f"s = load_settings(None, {{'site_dir': {str(real_settings.site_dir)!r}, 'data_dir': {str(real_settings.data_dir)!r}}}, environ={{}})\n"
+        "app = create_app(s, watch=False)\n"
+        "assert app.test_client().get('/api/search?q=6007').status_code == 200\n"
+        "bad = sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules)\n"
+        "print(','.join(bad))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "", f"the service imported {out.stdout.strip()}"
