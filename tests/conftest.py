@@ -106,8 +106,10 @@ def running_server(settings, data_dir: Path, index_root: Path, token: str = "t",
     env = dict(os.environ, KB_SITE_DIR=str(settings.site_dir), KB_DATA_DIR=str(data_dir),
                KB_INDEX_ROOT=str(index_root), KB_RELOAD_INTERVAL="0.5", KB_WORKERS=str(workers), KB_API_TOKEN=token,
                KB_RATE_LIMIT_PER_MINUTE="0", PYTHONPATH=str(ROOT))
+    log_path = Path(data_dir) / f"server-{port}.log"
+    log = open(log_path, "wb")  # a file, not a pipe: a full pipe would block the server
     proc = subprocess.Popen([sys.executable, "-m", "kb_cli.main", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -119,10 +121,14 @@ def running_server(settings, data_dir: Path, index_root: Path, token: str = "t",
                 pass
             if time.monotonic() > deadline or proc.poll() is not None:
                 os.killpg(proc.pid, signal.SIGKILL)
-                pytest.fail("server did not become ready: " + proc.stdout.read().decode(errors="replace")[-2000:])
+                pytest.fail("server did not become ready: " + log_path.read_text(errors="replace")[-3000:])
             time.sleep(0.2)
         yield base
+        if proc.poll() is not None:
+            pytest.fail(f"the server exited during the test (code {proc.returncode}): "
+                        + log_path.read_text(errors="replace")[-3000:])
     finally:
+        log.close()
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
             try:

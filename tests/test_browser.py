@@ -38,8 +38,9 @@ def browser():
     driver.quit()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def live(real_settings, tmp_path_factory):
+    """A fresh production server per test (isolation: one test's traffic cannot affect the next)."""
     tmp = tmp_path_factory.mktemp("browser")
     index_root = tmp / "index"
     shutil.copytree(real_settings.index_path, index_root)
