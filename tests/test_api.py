@@ -151,3 +151,18 @@ def test_rate_limit_returns_429_with_retry_after(real_settings, real_searcher, t
     response = client.get("/api/search?q=6007")
     _error_shape(response, 429, "rate_limited")
     assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_relative_site_dir_is_served_from_the_working_directory(real_settings, real_searcher, tmp_path, monkeypatch):
+    import dataclasses
+    from pathlib import Path
+
+    from search.service import create_app
+
+    site = Path(real_settings.site_dir)
+    monkeypatch.chdir(site.parent)
+    settings = dataclasses.replace(real_settings, site_dir=site.name, database_url=f"sqlite:///{tmp_path / 'l.db'}")
+    client = create_app(settings, encoder=real_searcher.encoder, watch=False).test_client()
+    assert client.get("/id/FAQ-DRM-001/").status_code == 200
+    assert client.get("/").status_code == 200
+    assert client.get("/missing/page/").status_code == 404

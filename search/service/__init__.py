@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     """
     settings = settings or load_settings()
     app = Flask(__name__, static_folder=None)
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, KB_SITE_DIR=str(Path(settings.site_dir)))
+    # absolute: Flask resolves relative paths against the package, not the working directory
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, KB_SITE_DIR=str(Path(settings.site_dir).resolve()))
     app.json.sort_keys = False
     hashes, _others = site.theme_script_hashes(Path(settings.site_dir)) if Path(settings.site_dir).is_dir() else ([], [])
     app.config["KB_CSP"] = site.content_security_policy(hashes)
