@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from search.corpus import load_corpus, parse_corpus  # noqa: E402
+from search.corpus import parse_corpus  # noqa: E402
 from search.settings import load_settings  # noqa: E402
 
 

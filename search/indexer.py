@@ -15,7 +15,7 @@ from search import dense, store
 from search.chunker import CHUNKER_VERSION, chunk_corpus
 from search.corpus import Corpus, load_corpus
 from search.encoder import Encoder, ensure_onnx, make_encoder, resolve_model
-from search.errors import IndexIntegrityError, SearchError
+from search.errors import SearchError
 from search.ident_index import IdentifierIndex
 from search.lexical import LexicalIndex
 from search.lexical_tokens import tokenize

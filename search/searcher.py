@@ -143,7 +143,7 @@ class Searcher:
         elif mode == "lexical":
             fused = lexical
         else:
-            fused = fusion.fuse({i: s for i, s in dense_scores.items()}, lexical, self.config.fusion)
+            fused = fusion.fuse(dense_scores, lexical, self.config.fusion)
         keyed = []
         for i in set(fused) | set(idents):
             match = idents.get(i)

@@ -16,7 +16,7 @@ import pytest
 
 from search import store
 from search.build import LoadedBuild
-from search.corpus import load_corpus, parse_corpus
+from search.corpus import parse_corpus
 from search.errors import IndexIntegrityError, SearchError
 from search.indexer import build_index
 from search.settings import load_settings

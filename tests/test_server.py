@@ -3,12 +3,7 @@ while clients are querying. Bounded in time."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
