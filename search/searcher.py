@@ -28,6 +28,7 @@ from search.lexical_tokens import tokenize
 from search.results import ArticleResult, SectionHit, Snippets, group_by_article
 
 MODES = ("hybrid", "dense", "lexical")
+TYPES = ("runbook", "faq", "reference")
 
 
 @dataclass(frozen=True)
@@ -65,18 +66,19 @@ class Searcher:
         self.encoder = encoder
         self.config = config or SearchConfig()
         self._areas = {a["service_area"] for a in build.articles.values()}
-        self._types = {a["type"] for a in build.articles.values()}
-        self._tags = {t for a in build.articles.values() for t in a.get("tags", ())}
         self._article_of = dict(enumerate(build.chunk_article))
+
+    @property
+    def areas(self) -> list[str]:
+        return sorted(self._areas)
 
     # -- filters ----------------------------------------------------------------------------
     def _allowed(self, area: str | None, type_: str | None, tag: str | None) -> np.ndarray | None:
         if not (area or type_ or tag):
             return None
-        for name, value, known in (("area", area, self._areas), ("type", type_, self._types), ("tag", tag, self._tags)):
+        for name, value, known in (("area", area, self._areas), ("type", type_, TYPES)):
             if value and value not in known:
-                raise QueryError(f"parameter '{name}': {value!r} matches no article; known values: "
-                                 + ", ".join(sorted(known)[:40]))
+                raise QueryError(f"parameter '{name}': {value!r} is not one of: " + ", ".join(sorted(known)))
         keep = {aid for aid, a in self.build.articles.items()
                 if (not area or a["service_area"] == area) and (not type_ or a["type"] == type_)
                 and (not tag or tag in a.get("tags", ()))}

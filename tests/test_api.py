@@ -102,8 +102,20 @@ def test_link_validation(client, body, status, fragment):
     assert fragment in _error_shape(client.post("/api/links", json=body, headers=AUTH), status)["message"]
 
 
-def test_links_listing_needs_a_filter(client):
-    _error_shape(client.get("/api/links"), 400)
+def test_links_listing_without_filter_returns_the_newest(client):
+    for ticket in ("A-1", "A-2", "A-3"):
+        client.post("/api/links", json={"ticket_id": ticket, "article_id": "FAQ-DRM-001"}, headers=AUTH)
+    body = client.get("/api/links?limit=2").get_json()
+    assert [l["ticket_id"] for l in body["links"]] == ["A-3", "A-2"]
+    _error_shape(client.get("/api/links?limit=0"), 400)
+    _error_shape(client.get("/api/links?limit="), 400)
+
+
+def test_method_not_allowed_lists_allowed_methods_and_huge_ids_are_404(client):
+    response = client.put("/api/suggest")
+    _error_shape(response, 405)
+    assert response.headers["Allow"] == "OPTIONS, POST"
+    _error_shape(client.delete("/api/links/" + "9" * 30, headers=AUTH), 404, "unknown_link")
 
 
 def test_every_error_is_one_json_shape_with_security_headers(client):

@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     """
     settings = settings or load_settings()
     app = Flask(__name__, static_folder=None)
+    app.url_map.converters["sitepath"] = site.SitePathConverter
     # absolute: Flask resolves relative paths against the package, not the working directory
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, KB_SITE_DIR=str(Path(settings.site_dir).resolve()))
     app.json.sort_keys = False

@@ -15,6 +15,7 @@ from search.ticket import clean_ticket
 bp = Blueprint("api", __name__)
 MAX_QUERY = 512
 MAX_TICKET = 20000
+MAX_SUBJECT = 1000
 MAX_ID = 128
 
 
@@ -50,7 +51,7 @@ def _require_token() -> None:
 
 def _int_param(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -115,9 +116,11 @@ def suggest():
     ticket_id, subject, body = _ticket_from_request()
     if not body.strip():
         raise ApiError(400, "invalid_body", "body: empty ticket; paste the ticket text")
-    if len(subject) + len(body) > MAX_TICKET:
-        raise ApiError(400, "invalid_body", f"ticket text is {len(subject) + len(body)} characters, the limit is "
-                       f"{MAX_TICKET}; trim pasted logs to the relevant part")
+    if len(body) > MAX_TICKET:
+        raise ApiError(400, "invalid_body", f"ticket text is {len(body)} characters, the limit is {MAX_TICKET}; "
+                       "trim pasted logs to the relevant part")
+    if len(subject) > MAX_SUBJECT:
+        raise ApiError(400, "invalid_field", f"field 'subject': {len(subject)} characters, the limit is {MAX_SUBJECT}")
     k = _int_param("k", 5, 1, 50)
     cleaned = clean_ticket(body, subject)
     response = _searcher().search(cleaned.query[:4000] or body[:4000], k=k)
@@ -197,16 +200,15 @@ def add_link():
 @bp.get("/api/links")
 def list_links():
     ticket_id, article_id = request.args.get("ticket_id"), request.args.get("article_id")
-    if not ticket_id and not article_id:
-        raise ApiError(400, "invalid_parameter", "give parameter 'ticket_id' or 'article_id'")
-    links = _store_call(_state().store.links, ticket_id or None, article_id or None)
+    limit = _int_param("limit", 100, 1, 500)
+    links = _store_call(_state().store.links, ticket_id or None, article_id or None, limit, bool(ticket_id or article_id))
     return jsonify({"links": [link.to_json() for link in links]})
 
 
 @bp.delete("/api/links/<int:link_id>")
 def delete_link(link_id: int):
     _require_token()
-    if not _store_call(_state().store.delete_link, link_id):
+    if link_id >= 2 ** 63 or not _store_call(_state().store.delete_link, link_id):  # beyond SQL BIGINT: no such link
         raise ApiError(404, "unknown_link", f"no link with id {link_id}")
     return "", 204
 
@@ -238,4 +240,5 @@ def readyz():
 def openapi():
     from search.service.openapi import spec
 
-    return jsonify(spec())
+    searcher = _state().holder.searcher
+    return jsonify(spec(searcher.areas if searcher else []))

@@ -40,15 +40,15 @@ def init_app(app: Flask) -> None:
             from search.service.site import not_found_page
 
             return not_found_page()
-        message = exc.description or exc.name
+        message, headers = exc.description or exc.name, {}
         if exc.code == 405:
-            message = f"method {request.method} is not allowed on {request.path}; allowed: " + \
-                      ", ".join(sorted(exc.valid_methods or []))
+            allowed = ", ".join(sorted(exc.valid_methods or []))
+            message, headers = f"method {request.method} is not allowed on {request.path}; allowed: {allowed}", {"Allow": allowed}
         elif exc.code == 413:
             message = f"request body is larger than {app.config['MAX_CONTENT_LENGTH'] // 1024} KB; send less text"
         elif exc.code == 404:
             message = f"no such endpoint: {request.path}; see /api/openapi.json"
-        return error_response(exc.code or 500, _http_code(exc), message)
+        return error_response(exc.code or 500, _http_code(exc), message, headers)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # never a stack trace to the client

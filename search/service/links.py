@@ -133,14 +133,16 @@ class LinkStore:
                         (ticket_id, article_id, anchor))
             return Link(*cur.fetchone()), created
 
-    def links(self, ticket_id: str | None = None, article_id: str | None = None, limit: int = 500) -> list[Link]:
+    def links(self, ticket_id: str | None = None, article_id: str | None = None, limit: int = 500,
+              oldest_first: bool = True) -> list[Link]:
+        """Links of a ticket and/or an article (oldest first), or the newest links when unfiltered."""
         where, args = [], []
         for column, value in (("ticket_id", ticket_id), ("article_id", article_id)):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
         sql = f"SELECT {COLUMNS} FROM links" + (" WHERE " + " AND ".join(where) if where else "") + \
-              f" ORDER BY id LIMIT {int(limit)}"
+              f" ORDER BY id {'ASC' if oldest_first else 'DESC'} LIMIT {int(limit)}"
         with self._tx() as cur:
             cur.execute(self._sql(sql), args)
             return [Link(*row) for row in cur.fetchall()]

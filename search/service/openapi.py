@@ -50,7 +50,8 @@ SHORT = {"type": "string", "minLength": 1, "maxLength": 128}
 BEARER = [{"bearer": []}]
 
 
-def spec() -> dict:
+def spec(areas: list[str] | None = None) -> dict:
+    """The document; ``areas`` are the service areas of the served index (the ``area`` enum)."""
     common = {"400": _err("Invalid parameter or body (the message names it)"),
               "429": _err("Rate limited; see Retry-After"), "503": _err("Index not loaded or database busy; see Retry-After")}
     return {
@@ -65,9 +66,11 @@ def spec() -> dict:
             "/api/search": {"get": {
                 "summary": "Hybrid section-level search", "parameters": [
                     _q("q", {"type": "string", "minLength": 1, "maxLength": 512}, "Query text or identifier", True),
-                    _q("area", {"type": "string"}, "Service area filter"),
-                    _q("type", {"type": "string", "enum": ["runbook", "faq", "reference"]}, "Article type filter"),
-                    _q("tag", {"type": "string"}, "Tag filter"),
+                    _q("area", {"type": "string", "enum": ["", *areas]} if areas else {"type": "string"},
+                       "Service area filter (areas of the served index; empty = all)"),
+                    _q("type", {"type": "string", "enum": ["", "runbook", "faq", "reference"]},
+                       "Article type filter (empty = all)"),
+                    _q("tag", {"type": "string"}, "Tag filter (no match gives no results)"),
                     _q("k", {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}, "Articles to return"),
                     _q("mode", {"type": "string", "enum": ["hybrid", "dense", "lexical"], "default": "hybrid"}, "Lanes")],
                 "responses": {"200": _json(SEARCH), **common}}},
@@ -76,7 +79,7 @@ def spec() -> dict:
                 "parameters": [_q("k", {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}, "Suggestions")],
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": {"type": "object", "required": ["body"], "properties": {
-                        "ticket_id": SHORT, "subject": {"type": "string", "maxLength": 20000},
+                        "ticket_id": dict(SHORT, nullable=True), "subject": {"type": "string", "maxLength": 1000, "nullable": True},
                         "body": {"type": "string", "minLength": 1, "maxLength": 20000}}}},
                     "text/plain": {"schema": {"type": "string", "minLength": 1, "maxLength": 20000}}}},
                 "responses": {"200": _json({"type": "object", "required": ["request_id", "confident", "suggestions", "cleaned"],
@@ -92,17 +95,20 @@ def spec() -> dict:
                 "parameters": [{"name": "article_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {"200": _json(OBJ), "404": _err("Unknown article id"), "503": common["503"]}}},
             "/api/links": {
-                "get": {"summary": "Links of a ticket or of an article", "parameters": [
-                    _q("ticket_id", {"type": "string"}, "Ticket id"), _q("article_id", {"type": "string"}, "Article id")],
+                "get": {"summary": "Links of a ticket and/or an article (oldest first); without either, the newest links",
+                        "parameters": [
+                    _q("ticket_id", {"type": "string"}, "Ticket id"), _q("article_id", {"type": "string"}, "Article id"),
+                    _q("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}, "At most this many")],
                     "responses": {"200": _json({"type": "object", "required": ["links"], "properties": {
                         "links": {"type": "array", "items": LINK}}}), "400": common["400"], "503": common["503"]}},
                 "post": {"summary": "Link an article (section) to a ticket; idempotent on (ticket_id, article_id, anchor)",
                          "security": BEARER,
                          "requestBody": {"required": True, "content": {"application/json": {"schema": {
                              "type": "object", "required": ["ticket_id", "article_id"], "properties": {
-                                 "ticket_id": SHORT, "article_id": SHORT, "anchor": {"type": "string", "maxLength": 128},
-                                 "source": {"type": "string", "enum": ["suggested", "searched", "manual"]},
-                                 "agent": {"type": "string", "maxLength": 128}}}}}},
+                                 "ticket_id": SHORT, "article_id": SHORT,
+                                 "anchor": {"type": "string", "maxLength": 128, "nullable": True},
+                                 "source": {"type": "string", "enum": ["suggested", "searched", "manual"], "nullable": True},
+                                 "agent": {"type": "string", "maxLength": 128, "nullable": True}}}}}},
                          "responses": {"201": _json(LINK, "Created"), "200": _json(LINK, "Already linked"),
                                        "400": common["400"], "401": _err("Missing or wrong bearer token"),
                                        "403": _err("Writes disabled (no api_token set)"), "404": _err("Unknown article id"),

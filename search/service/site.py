@@ -15,9 +15,18 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, send_from_directory
 from werkzeug.exceptions import NotFound
+from werkzeug.routing import PathConverter
 
 log = logging.getLogger(__name__)
 bp = Blueprint("site", __name__)
+
+
+class SitePathConverter(PathConverter):
+    """Any path except the API's: /api/* never falls through to the static site (so a wrong
+    method on an API route is a 405 with the right Allow header, not a site page)."""
+
+    regex = r"(?!api/)[^/].*?"
+
 INLINE_SCRIPT_RE = re.compile(r"<script(?![^>]*\bsrc=)([^>]*)>(.*?)</script>", re.S | re.I)
 THEME_INLINE_PREFIXES = ("__md_scope=new URL(", "var palette=__md_get(", "var target=document.getElementById(")
 
@@ -77,10 +86,8 @@ def not_found_page():
 
 
 @bp.route("/", defaults={"path": ""}, methods=["GET", "HEAD"])
-@bp.route("/<path:path>", methods=["GET", "HEAD"])
+@bp.route("/<sitepath:path>", methods=["GET", "HEAD"])
 def page(path: str):
-    if path.startswith("api/"):
-        raise NotFound()  # unknown API path: the JSON error handler answers
     site = Path(current_app.config["KB_SITE_DIR"])
     if path == "" or path.endswith("/"):
         path += "index.html"
