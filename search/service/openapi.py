@@ -46,7 +46,7 @@ SUGGESTION = {"type": "object", "required": ["rank", "article_id", "title", "url
                                  "identifiers": {"type": "array", "items": {"type": "string"}},
                                  "lanes": {"type": "array", "items": {"type": "string"}},
                                  "sentence": {"type": "string"}}}}}
-SHORT = {"type": "string", "minLength": 1, "maxLength": 128}
+SHORT = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "\\S"}   # not blank
 BEARER = [{"bearer": []}]
 
 
@@ -65,7 +65,7 @@ def spec(areas: list[str] | None = None) -> dict:
         "paths": {
             "/api/search": {"get": {
                 "summary": "Hybrid section-level search", "parameters": [
-                    _q("q", {"type": "string", "minLength": 1, "maxLength": 512}, "Query text or identifier", True),
+                    _q("q", {"type": "string", "minLength": 1, "maxLength": 512, "pattern": "\\S"}, "Query text or identifier", True),
                     _q("area", {"type": "string", "enum": ["", *areas]} if areas else {"type": "string"},
                        "Service area filter (areas of the served index; empty = all)"),
                     _q("type", {"type": "string", "enum": ["", "runbook", "faq", "reference"]},
@@ -80,8 +80,8 @@ def spec(areas: list[str] | None = None) -> dict:
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": {"type": "object", "required": ["body"], "properties": {
                         "ticket_id": dict(SHORT, nullable=True), "subject": {"type": "string", "maxLength": 1000, "nullable": True},
-                        "body": {"type": "string", "minLength": 1, "maxLength": 20000}}}},
-                    "text/plain": {"schema": {"type": "string", "minLength": 1, "maxLength": 20000}}}},
+                        "body": {"type": "string", "minLength": 1, "maxLength": 20000, "pattern": "\\S"}}}},
+                    "text/plain": {"schema": {"type": "string", "minLength": 1, "maxLength": 20000, "pattern": "\\S"}}}},
                 "responses": {"200": _json({"type": "object", "required": ["request_id", "confident", "suggestions", "cleaned"],
                                             "properties": {"request_id": {"type": "string"},
                                                            "ticket_id": {"type": "string", "nullable": True},
