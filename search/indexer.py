@@ -36,13 +36,19 @@ class BuildReport:
     removed_leftovers: tuple[str, ...] = ()
 
 
-def _previous_vectors(root: Path, fingerprint: str) -> dict[str, np.ndarray]:
-    """content hash → vector from the current build, when it was made with the same model."""
+def _current_manifest(root: Path, fingerprint: str) -> dict | None:
+    """The verified manifest of the current build made with this model, or None (checksummed once)."""
     try:
-        directory = store.current_dir(root)
-        manifest = store.verify(directory, expect_model=fingerprint)
+        return store.verify(store.current_dir(root), expect_model=fingerprint)
     except SearchError:
+        return None
+
+
+def _previous_vectors(root: Path, manifest: dict | None) -> dict[str, np.ndarray]:
+    """content hash → vector from the current build (``manifest`` verified, same model), else {}."""
+    if manifest is None:
         return {}
+    directory = root / "builds" / manifest["build_id"]
     chunks = json.loads((directory / "chunks.json").read_text(encoding="utf-8"))
     vectors = np.load(directory / "vectors.npy", allow_pickle=False)
     if len(chunks) != len(vectors) or manifest.get("dim") != vectors.shape[1]:
@@ -67,9 +73,8 @@ def _index_encoder(settings: Settings) -> Encoder:
     return make_encoder(settings.model, settings.encoder_backend, Path(settings.data_dir), "index")
 
 
-def _vectors(root: Path, fingerprint: str, encoder: Encoder, chunks, progress: bool) -> tuple[np.ndarray, list[int]]:
-    """One vector per chunk: reused from the current build when the text is unchanged, else embedded."""
-    cache = _previous_vectors(root, fingerprint)
+def _vectors(cache: dict[str, np.ndarray], encoder: Encoder, chunks, progress: bool) -> tuple[np.ndarray, list[int]]:
+    """One vector per chunk: reused from ``cache`` when the text is unchanged, else embedded."""
     missing = [i for i, c in enumerate(chunks) if c.content_hash not in cache]
     fresh = _embed(encoder, [chunks[i].embed_text for i in missing], progress)
     vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
@@ -111,7 +116,8 @@ def build_index(settings: Settings, corpus_path: Path | None = None, force: bool
     root = settings.index_path
     with store.builder_lock(root):
         leftovers = tuple(store.clean_leftovers(root))
-        if not force and _is_current(root, corpus.sha256, model.fingerprint):
+        current = _current_manifest(root, model.fingerprint)
+        if not force and _is_up_to_date(current, corpus.sha256):
             return BuildReport(store.current_build_id(root), 0, 0, 0, time.perf_counter() - started,
                                up_to_date=True, removed_leftovers=leftovers)
         build_id = store.new_build_id()
@@ -120,7 +126,7 @@ def build_index(settings: Settings, corpus_path: Path | None = None, force: bool
             tmp.mkdir(parents=True)
             encoder = encoder or _index_encoder(settings)
             chunks = chunk_corpus(corpus, encoder.count_tokens)
-            vectors, missing = _vectors(root, model.fingerprint, encoder, chunks, progress)
+            vectors, missing = _vectors(_previous_vectors(root, current), encoder, chunks, progress)
             kind = _write_lanes(tmp, corpus, chunks, vectors, settings.ann_threshold)
             store.write_manifest(tmp, _manifest(build_id, model, encoder, corpus, chunks, kind))
             store.verify(tmp, expect_model=model.fingerprint, expect_dim=encoder.dim)
@@ -139,12 +145,9 @@ def build_index(settings: Settings, corpus_path: Path | None = None, force: bool
                        time.perf_counter() - started, kind, removed_leftovers=leftovers)
 
 
-def _is_current(root: Path, corpus_sha: str, fingerprint: str) -> bool:
-    try:
-        manifest = store.verify(store.current_dir(root), expect_model=fingerprint)
-    except SearchError:
-        return False
-    return manifest.get("corpus_sha256") == corpus_sha and manifest.get("chunker_version") == CHUNKER_VERSION
+def _is_up_to_date(manifest: dict | None, corpus_sha: str) -> bool:
+    return (manifest is not None and manifest.get("corpus_sha256") == corpus_sha
+            and manifest.get("chunker_version") == CHUNKER_VERSION)
 
 
 def _manifest(build_id: str, model, encoder: Encoder, corpus: Corpus, chunks, kind: str) -> dict:

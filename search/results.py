@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from search.lexical_tokens import STOP_WORDS, _stem
@@ -44,7 +45,7 @@ class ArticleResult:
         return asdict(self)
 
 
-def group_by_article(hits: list[SectionHit], article_of: dict[int, str], k: int,
+def group_by_article(hits: list[SectionHit], article_of: Sequence[str] | dict[int, str], k: int,
                      more_per_article: int = 3) -> list[tuple[str, SectionHit, list[SectionHit]]]:
     """Order-preserving grouping: each article appears once, at the rank of its best section;
     up to ``more_per_article`` further sections of the same article are kept after it."""

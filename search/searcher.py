@@ -13,13 +13,14 @@ Hybrid ranking, in order of precedence:
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from search import dense, fusion
+from search import dense, fusion, store
 from search.build import LoadedBuild
-from search.encoder import Encoder
+from search.encoder import Encoder, make_encoder, resolve_model
 from search.errors import QueryError
 from search.ident_index import IdentifierMatch
 from search.identifiers import is_strong, normalize
@@ -66,7 +67,6 @@ class Searcher:
         self.encoder = encoder
         self.config = config or SearchConfig()
         self._areas = {a["service_area"] for a in build.articles.values()}
-        self._article_of = dict(enumerate(build.chunk_article))
 
     @property
     def areas(self) -> list[str]:
@@ -129,7 +129,7 @@ class Searcher:
             dense_scores = self._dense(vector, allowed, list(lexical) + list(idents) if mode == "hybrid" else [])
         ranked = self._rank(mode, dense_scores, lexical, idents)
         hits = [self._hit(i, score, dense_scores, lexical_all, idents) for i, score in ranked[:k * 8]]
-        groups = group_by_article(hits, self._article_of, k)
+        groups = group_by_article(hits, self.build.chunk_article, k)
         snippets = Snippets(query)
         for _aid, best, _more in groups:   # a snippet for each article's best section
             best.snippet = snippets(self.build.chunks[best.chunk]["text"])
@@ -191,11 +191,6 @@ class Searcher:
 def open_searcher(settings, encoder: Encoder | None = None, config: SearchConfig | None = None,
                   fingerprint: str | None = None) -> Searcher:
     """Load the published build named by ``current`` after verifying it against the settings."""
-    from pathlib import Path
-
-    from search import store
-    from search.encoder import make_encoder, resolve_model
-
     fingerprint = fingerprint or resolve_model(settings.model).fingerprint
     directory = store.current_dir(settings.index_path)
     encoder = encoder or make_encoder(settings.model, settings.encoder_backend, Path(settings.data_dir), "query")

@@ -123,7 +123,8 @@ def suggest():
         raise ApiError(400, "invalid_field", f"field 'subject': {len(subject)} characters, the limit is {MAX_SUBJECT}")
     k = _int_param("k", 5, 1, 50)
     cleaned = clean_ticket(body, subject)
-    response = _searcher().search(cleaned.query[:4000] or body[:4000], k=k)
+    searcher = _searcher()  # one searcher for the whole request: chunk numbers belong to its build
+    response = searcher.search(cleaned.query[:4000] or body[:4000], k=k)
     request_id = uuid.uuid4().hex
     suggestions = []
     for rank, r in enumerate(response.results, 1):
@@ -133,7 +134,7 @@ def suggest():
             "url": r.best.url, "stable_url": r.stable_url + (f"#{r.best.anchor}" if r.best.anchor else ""),
             "score": r.score, "snippet": r.best.snippet,
             "reason": {"identifiers": r.best.identifiers, "lanes": r.best.lanes,
-                       "sentence": best_sentence(_searcher().build.chunks[r.best.chunk]["text"], cleaned.query)},
+                       "sentence": best_sentence(searcher.build.chunks[r.best.chunk]["text"], cleaned.query)},
         })
     _store_call(_state().store.record_suggestions, request_id, ticket_id,
                 [(s["article_id"], s["anchor"], s["rank"], s["score"]) for s in suggestions], response.confident)

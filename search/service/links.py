@@ -6,6 +6,7 @@ database). Both speak the same SQL here apart from the DDL and the parameter mar
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 import threading
@@ -84,28 +85,20 @@ class LinkStore:
             conn = self._local.conn = self._connect()
         return conn
 
+    @contextlib.contextmanager
     def _tx(self):
-        store = self
-
-        class _Tx:
-            def __enter__(self):
-                self.conn = store._conn()
-                self.cur = self.conn.cursor()
-                return self.cur
-
-            def __exit__(self, kind, exc, tb):
-                try:
-                    if exc is None:
-                        self.conn.commit()
-                    else:
-                        self.conn.rollback()
-                except sqlite3.OperationalError as err:
-                    raise store._translate(err) from None
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise store._translate(exc) from None
-                return False
-
-        return _Tx()
+        """A cursor in one transaction: committed on success, rolled back on error; SQLite's
+        'database is locked' becomes StoreBusy (→ 503), other database errors StoreError."""
+        conn = self._conn()
+        try:
+            yield conn.cursor()
+            conn.commit()
+        except sqlite3.OperationalError as err:
+            conn.rollback()
+            raise self._translate(err) from None
+        except BaseException:
+            conn.rollback()
+            raise
 
     @staticmethod
     def _translate(err: Exception) -> Exception:

@@ -12,6 +12,7 @@ import hashlib
 import mmap
 import os
 import struct
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +27,8 @@ class RateLimiter:
         self.path = Path(path)
         self._fd: int | None = None
         self._map: mmap.mmap | None = None
+        # flock excludes other processes only: threads of one worker share the descriptor
+        self._threads = threading.Lock()
 
     def _open(self) -> None:
         if self._map is not None:
@@ -46,17 +49,19 @@ class RateLimiter:
         """Count one request. Returns (allowed, seconds until the window resets)."""
         if self.per_minute <= 0:
             return True, 0
-        self._open()
+        with self._threads:
+            self._open()
         now = time.time() if now is None else now
         window = int(now // WINDOW_S) * WINDOW_S
         digest = int.from_bytes(hashlib.blake2b(client.encode(), digest_size=8).digest(), "little")
         offset = (digest % SLOTS) * SLOT.size
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-        try:
-            _key, start, count = SLOT.unpack_from(self._map, offset)
-            count = count + 1 if start == window else 1
-            SLOT.pack_into(self._map, offset, digest, window, count)
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        with self._threads:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                _key, start, count = SLOT.unpack_from(self._map, offset)
+                count = count + 1 if start == window else 1
+                SLOT.pack_into(self._map, offset, digest, window, count)
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
         retry_after = max(1, int(window + WINDOW_S - now))
         return count <= self.per_minute, retry_after
