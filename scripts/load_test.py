@@ -74,7 +74,8 @@ def start_server(backend: str, workers: int, extra_env: dict | None = None) -> t
     raise SystemExit(f"server with backend {backend} did not become ready")
 
 
-def run_clients(port: int, clients: int, seconds: float, queries: list[str]) -> dict:
+def run_clients(port: int, clients: int, seconds: float, queries: list[str], params: str = "k=10") -> dict:
+    """``clients`` keep-alive connections querying /api/search?<params>&q=… for ``seconds``."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     stop = time.monotonic() + seconds
@@ -85,7 +86,7 @@ def run_clients(port: int, clients: int, seconds: float, queries: list[str]) -> 
         while time.monotonic() < stop:
             q = queries[i % len(queries)]
             i += clients
-            path = "/api/search?k=10&q=" + urllib.parse.quote(q)
+            path = f"/api/search?{params}&q=" + urllib.parse.quote(q)
             start = time.perf_counter()
             try:
                 conn.request("GET", path)
@@ -108,6 +109,8 @@ def run_clients(port: int, clients: int, seconds: float, queries: list[str]) -> 
         t.join(timeout=seconds + 60)
     elapsed = time.perf_counter() - began
     flat = np.asarray([x for per in latencies for x in per]) * 1000
+    if not flat.size:
+        return {"requests": 0, "rps": 0.0, "errors": sum(errors), "p50": 0.0, "p95": 0.0, "p99": 0.0}
     return {"requests": int(flat.size), "rps": flat.size / elapsed, "errors": sum(errors),
             "p50": float(np.percentile(flat, 50)), "p95": float(np.percentile(flat, 95)),
             "p99": float(np.percentile(flat, 99))}

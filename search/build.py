@@ -32,6 +32,9 @@ class LoadedBuild:
     def open(cls, directory: Path, expect_model: str | None = None, expect_dim: int | None = None) -> "LoadedBuild":
         """Verify every checksum and the manifest, then load. Raises IndexIntegrityError naming the file."""
         manifest = store.verify(directory, expect_model=expect_model, expect_dim=expect_dim)
+        if manifest.get("build_id") != directory.name:  # a copied or renamed build: the pointer would never settle
+            raise IndexIntegrityError(f"{directory / store.MANIFEST}: build_id {manifest.get('build_id')!r} does not "
+                                      f"match the directory name; rebuild with 'kb index'")
         try:
             chunks = json.loads((directory / "chunks.json").read_text(encoding="utf-8"))
             articles = {a["id"]: a for a in json.loads((directory / "articles.json").read_text(encoding="utf-8"))}

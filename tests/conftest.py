@@ -94,8 +94,10 @@ def get_json(url: str, timeout: float = 10.0) -> tuple[int, dict]:
 
 
 @contextlib.contextmanager
-def running_server(settings, data_dir: Path, index_root: Path, token: str = "t", workers: int = 2):
-    """`kb serve` (gunicorn) on a free 127.0.0.1 port until the block ends; yields the base URL."""
+def running_server(settings, data_dir: Path, index_root: Path, token: str = "t", workers: int = 2,
+                   extra_env: dict | None = None):
+    """`kb serve` (gunicorn) on a free 127.0.0.1 port until the block ends; yields the base URL.
+    ``extra_env`` adds or overrides KB_* settings."""
     import os
     import signal
     import subprocess
@@ -106,6 +108,7 @@ def running_server(settings, data_dir: Path, index_root: Path, token: str = "t",
     env = dict(os.environ, KB_SITE_DIR=str(settings.site_dir), KB_DATA_DIR=str(data_dir),
                KB_INDEX_ROOT=str(index_root), KB_RELOAD_INTERVAL="0.5", KB_WORKERS=str(workers), KB_API_TOKEN=token,
                KB_RATE_LIMIT_PER_MINUTE="0", PYTHONPATH=str(ROOT))
+    env.update(extra_env or {})
     log_path = Path(data_dir) / f"server-{port}.log"
     log = open(log_path, "wb")  # a file, not a pipe: a full pipe would block the server
     proc = subprocess.Popen([sys.executable, "-m", "kb_cli.main", "serve", "--port", str(port)], env=env,

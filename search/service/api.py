@@ -233,8 +233,10 @@ def readyz():
         _state().store.ping()
     except (StoreBusy, StoreError) as exc:
         raise ApiError(503, "not_ready", f"links database unreachable: {exc}", {"Retry-After": "5"}) from None
-    return jsonify({"status": "ready", "build_id": holder.searcher.build.build_id,
-                    "chunks": len(holder.searcher.build.chunks)})
+    body = {"status": "ready", "build_id": holder.searcher.build.build_id, "chunks": len(holder.searcher.build.chunks)}
+    if holder.error:  # a newer build was rejected: still serving this one, say why
+        body["warning"] = holder.error
+    return jsonify(body)
 
 
 @bp.get("/api/openapi.json")

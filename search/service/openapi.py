@@ -17,6 +17,10 @@ def _q(name: str, schema: dict, description: str, required: bool = False) -> dic
 
 
 OBJ = {"type": "object"}
+READY = {"type": "object", "required": ["status", "build_id", "chunks"],
+         "properties": {"status": {"type": "string", "enum": ["ready"]}, "build_id": {"type": "string"},
+                        "chunks": {"type": "integer"},
+                        "warning": {"type": "string", "description": "why a newer published build is not served"}}}
 SECTION_HIT = {"type": "object", "required": ["anchor", "heading", "url", "score", "lanes", "identifiers", "snippet"],
                "properties": {"chunk": {"type": "integer"}, "anchor": {"type": "string"}, "heading": {"type": "string"},
                               "heading_path": {"type": "array", "items": {"type": "string"}},
@@ -122,7 +126,7 @@ def spec(areas: list[str] | None = None) -> dict:
                                      "responses": {"200": _json(OBJ), "503": common["503"]}}},
             "/healthz": {"get": {"summary": "Process alive", "responses": {"200": _json(OBJ)}}},
             "/readyz": {"get": {"summary": "Index loaded and database reachable",
-                                "responses": {"200": _json(OBJ), "503": _err("Not ready (the message says why)")}}},
+                                "responses": {"200": _json(READY), "503": _err("Not ready (the message says why)")}}},
             "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": _json(OBJ)}}},
         },
     }
