@@ -1,10 +1,13 @@
 """Result records, grouping per article, and HTML-safe snippets. Pure functions, no model."""
 from __future__ import annotations
 
+import bisect
+import functools
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from search.lexical_tokens import STOP_WORDS, _stem
 
@@ -24,6 +27,11 @@ class SectionHit:
     identifiers: list[str]     # matched identifiers, as written in the KB
     snippet: str = ""          # best section only; HTML-safe: escaped text with <mark> around matches
 
+    def to_json(self) -> dict:  # by hand: dataclasses.asdict deep-copies and costs ~40 µs per result
+        return {"chunk": self.chunk, "anchor": self.anchor, "heading": self.heading,
+                "heading_path": list(self.heading_path), "url": self.url, "score": self.score,
+                "lanes": list(self.lanes), "identifiers": list(self.identifiers), "snippet": self.snippet}
+
 
 @dataclass
 class ArticleResult:
@@ -42,7 +50,9 @@ class ArticleResult:
         return self.best.lanes
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {"article_id": self.article_id, "title": self.title, "type": self.type,
+                "service_area": self.service_area, "url": self.url, "stable_url": self.stable_url,
+                "score": self.score, "best": self.best.to_json(), "more": [h.to_json() for h in self.more]}
 
 
 def group_by_article(hits: list[SectionHit], article_of: Sequence[str] | dict[int, str], k: int,
@@ -67,6 +77,7 @@ def group_by_article(hits: list[SectionHit], article_of: Sequence[str] | dict[in
 WORD_RE = re.compile(r"[A-Za-z0-9][\w.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
+@functools.lru_cache(maxsize=65536)
 def _key(word: str) -> str:
     return _stem(word.lower())
 
@@ -86,23 +97,58 @@ def raw_terms(query: str, limit: int = 40) -> list[str]:
     return sorted(words, key=len, reverse=True)[:limit]
 
 
-def best_window(text: str, words: list[str], width: int = SNIPPET_CHARS) -> str:
-    """The ``width``-character stretch of ``text`` starting at the sentence that contains most
-    query words (substring counts: cheap enough to run on every returned section)."""
+class Prepared(NamedTuple):
+    """A section's text made ready for snippets once: whitespace-normalised, lower-cased, where each
+    sentence starts, and each word's span with its stemmed key (cached per text, see ``prepare``)."""
+    text: str
+    low: str
+    sentence_starts: list[int]
+    word_starts: list[int]
+    words: list[tuple[int, int, str]]   # (start, end, stemmed key) of words of ≥ 3 characters
+
+
+@functools.lru_cache(maxsize=8192)
+def prepare(text: str) -> Prepared:
     text = " ".join(text.split())
-    if len(text) <= width:
-        return text
-    best_pos, best_count, pos = 0, -1, 0
-    for sentence in SENTENCE_RE.split(text):
-        start = text.find(sentence, pos)
-        pos = max(start, pos)
-        low = sentence.lower()
-        count = sum(1 for w in words if w in low)
-        if count > best_count:
-            best_pos, best_count = max(start, 0), count
-    start = max(0, min(best_pos, len(text) - width))
-    window = text[start:start + width]
-    return ("… " if start else "") + window + (" …" if start + width < len(text) else "")
+    words = [(m.start(), m.end(), _key(m.group(0))) for m in WORD_RE.finditer(text) if m.end() - m.start() >= 3]
+    return Prepared(text, text.lower(), [0] + [m.end() for m in SENTENCE_RE.finditer(text)],
+                    [w[0] for w in words], words)
+
+
+def _window_start(prep: Prepared, words: list[str], width: int) -> int:
+    """Start of the sentence containing most query words (each counted once per sentence; first wins)."""
+    starts, low = prep.sentence_starts, prep.low
+    counts = [0] * len(starts)
+    for word in words:
+        seen, pos = -1, low.find(word)
+        while pos != -1:
+            sentence = bisect.bisect_right(starts, pos) - 1
+            if sentence != seen:
+                counts[sentence] += 1
+                seen = sentence
+            pos = low.find(word, pos + 1)
+    best = max(range(len(starts)), key=lambda n: (counts[n], -n))
+    return max(0, min(starts[best], len(prep.text) - width))
+
+
+def best_window(text: str, words: list[str], width: int = SNIPPET_CHARS) -> str:
+    """The ``width``-character stretch of ``text`` starting at the sentence that contains most query words."""
+    prep = prepare(text)
+    if len(prep.text) <= width:
+        return prep.text
+    start = _window_start(prep, words, width)
+    return ("… " if start else "") + prep.text[start:start + width] + (" …" if start + width < len(prep.text) else "")
+
+
+def _marked(text: str, spans) -> str:
+    """Escape ``text`` piece by piece, wrapping the (start, end) ``spans`` in ``<mark>``."""
+    out, last = [], 0
+    for start, end in spans:
+        out.append(html.escape(text[last:start], quote=True))
+        out.append("<mark>" + html.escape(text[start:end], quote=True) + "</mark>")
+        last = end
+    out.append(html.escape(text[last:], quote=True))
+    return "".join(out)
 
 
 def highlight(text: str, terms: set[str]) -> str:
@@ -111,13 +157,7 @@ def highlight(text: str, terms: set[str]) -> str:
     Matches are found in the raw text and every piece is escaped separately, so nothing in the
     input can open a tag: the only markup in the output is ``<mark>``/``</mark>``.
     """
-    out, last = [], 0
-    for start, end in _spans(text, terms) if terms else ():
-        out.append(html.escape(text[last:start], quote=True))
-        out.append("<mark>" + html.escape(text[start:end], quote=True) + "</mark>")
-        last = end
-    out.append(html.escape(text[last:], quote=True))
-    return "".join(out)
+    return _marked(text, _spans(text, terms) if terms else ())
 
 
 def snippet(text: str, query: str) -> str:
@@ -125,14 +165,27 @@ def snippet(text: str, query: str) -> str:
 
 
 class Snippets:
-    """Snippets for one query: the query's terms are computed once, not once per section."""
+    """Snippets for one query: the query's terms are computed once, the section's words once per text."""
 
     def __init__(self, query: str):
         self.terms = query_terms(query)
         self.words = raw_terms(query)
 
-    def __call__(self, text: str) -> str:
-        return highlight(best_window(text, self.words), self.terms)
+    def __call__(self, text: str, width: int = SNIPPET_CHARS) -> str:
+        prep = prepare(text)
+        start, end = 0, len(prep.text)
+        if end > width:
+            start = _window_start(prep, self.words, width)
+            end = start + width
+        first = bisect.bisect_left(prep.word_starts, start)
+        spans = []
+        for word_start, word_end, key in prep.words[first:]:
+            if word_end > end:
+                break
+            if key in self.terms:
+                spans.append((word_start - start, word_end - start))
+        marked = _marked(prep.text[start:end], spans)
+        return ("… " if start else "") + marked + (" …" if end < len(prep.text) else "")
 
 
 def best_sentence(text: str, query: str) -> str:

@@ -12,9 +12,12 @@ Hybrid ranking, in order of precedence:
 """
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 from pathlib import Path
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -58,7 +61,24 @@ class SearchResponse:
         return {"query": self.query, "mode": self.mode, "confident": self.confident,
                 "no_confident_match": not self.confident, "identifiers": self.identifiers,
                 "build_id": self.build_id, "took_ms": round(self.took_ms, 2),
-                "results": [asdict(r) for r in self.results]}
+                "results": [r.to_json() for r in self.results]}
+
+
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads for query encoding, created lazily in each process (never inherited across a fork)."""
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=8, thread_name_prefix="query-encoder"))
+    return _POOL[1]
+
+
+class _Ranked(NamedTuple):
+    chunk: int
+    anchor: str
+    score: float
 
 
 class Searcher:
@@ -121,15 +141,21 @@ class Searcher:
         if not query or not query.strip():
             raise QueryError("parameter 'q': empty query; type some words, an error code or paste a ticket")
         allowed = self._allowed(area, type, tag)
+        # the query encoder (native code, releases the GIL) runs while this thread does the other lanes
+        encoding = _pool().submit(self.encoder.encode, [query]) if mode != "lexical" else None
         lexical, lexical_all = ({}, None) if mode == "dense" else self._lexical(query, allowed)
         idents = self._identifiers(query, allowed) if mode == "hybrid" else {}
         dense_scores: dict[int, float] = {}
-        if mode != "lexical":
-            vector = self.encoder.encode([query])[0]
+        if encoding is not None:
+            vector = encoding.result()[0]
             dense_scores = self._dense(vector, allowed, list(lexical) + list(idents) if mode == "hybrid" else [])
         ranked = self._rank(mode, dense_scores, lexical, idents)
-        hits = [self._hit(i, score, dense_scores, lexical_all, idents) for i, score in ranked[:k * 8]]
-        groups = group_by_article(hits, self.build.chunk_article, k)
+        # group light (chunk, anchor, score) records first; full hits only for the sections kept
+        groups = [(aid, self._hit(best, dense_scores, lexical_all, idents),
+                   [self._hit(m, dense_scores, lexical_all, idents) for m in more])
+                  for aid, best, more in group_by_article([_Ranked(i, self.build.chunks[i]["anchor"], score)
+                                                           for i, score in ranked[:k * 8]],
+                                                          self.build.chunk_article, k)]
         snippets = Snippets(query)
         for _aid, best, _more in groups:   # a snippet for each article's best section
             best.snippet = snippets(self.build.chunks[best.chunk]["text"])
@@ -146,21 +172,20 @@ class Searcher:
             fused = lexical
         else:
             fused = fusion.fuse(dense_scores, lexical, self.config.fusion)
-        keyed = []
-        for i in set(fused) | set(idents):
-            match = idents.get(i)
-            evidence = (self.config.declared_boost * match.declared + self.config.found_boost * match.found) if match else 0.0
-            tier = 1 if match and self._tiered(match) else 0
-            score = fused.get(i, 0.0) + evidence
-            keyed.append((tier, score, i))
-        keyed.sort(key=lambda t: (-t[0], -t[1], t[2]))
-        return [(i, score + tier) for tier, score, i in keyed]
+        # sort keys (-tier, -score, chunk): identifier tier first, then score, ties by chunk number
+        keyed = [(0, -score, i) for i, score in fused.items() if i not in idents]
+        for i, match in idents.items():
+            evidence = self.config.declared_boost * match.declared + self.config.found_boost * match.found
+            keyed.append((-1 if self._tiered(match) else 0, -(fused.get(i, 0.0) + evidence), i))
+        keyed.sort()
+        return [(i, -neg_score - neg_tier) for neg_tier, neg_score, i in keyed]
 
     @staticmethod
     def _tiered(match: IdentifierMatch) -> bool:
         return match.declared > 0 or any(is_strong(normalize(n)) for n in match.names)
 
-    def _hit(self, i, score, dense_scores, lexical_all, idents) -> SectionHit:
+    def _hit(self, ranked: "_Ranked", dense_scores, lexical_all, idents) -> SectionHit:
+        i, score = ranked.chunk, ranked.score
         chunk = self.build.chunks[i]
         article = self.build.articles[chunk["article_id"]]
         lanes = (["identifier"] if i in idents else []) + \
