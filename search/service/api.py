@@ -105,8 +105,8 @@ def _ticket_from_request() -> tuple[str | None, str, str]:
         fields[name] = value
     if not (fields["body"] or "").strip():
         raise ApiError(400, "invalid_field", "field 'body': required; paste the ticket text")
-    if fields["ticket_id"] is not None and not 0 < len(fields["ticket_id"]) <= MAX_ID:
-        raise ApiError(400, "invalid_field", f"field 'ticket_id': 1 to {MAX_ID} characters")
+    if fields["ticket_id"] is not None and (not 0 < len(fields["ticket_id"]) <= MAX_ID or "\x00" in fields["ticket_id"]):
+        raise ApiError(400, "invalid_field", f"field 'ticket_id': 1 to {MAX_ID} characters, no NUL")
     return fields["ticket_id"], fields["subject"] or "", fields["body"]
 
 
@@ -172,8 +172,8 @@ def _link_body() -> dict:
             if required:
                 raise ApiError(400, "invalid_field", f"field '{name}': required")
             continue
-        if not isinstance(value, str) or len(value) > MAX_ID or (required and not value.strip()):
-            raise ApiError(400, "invalid_field", f"field '{name}': a non-empty string of at most {MAX_ID} characters")
+        if not isinstance(value, str) or len(value) > MAX_ID or (required and not value.strip()) or "\x00" in value:
+            raise ApiError(400, "invalid_field", f"field '{name}': a non-empty string of at most {MAX_ID} characters, no NUL")
         out[name] = value
     out.setdefault("anchor", "")
     out.setdefault("source", "manual")
@@ -202,6 +202,8 @@ def add_link():
 def list_links():
     ticket_id, article_id = request.args.get("ticket_id"), request.args.get("article_id")
     limit = _int_param("limit", 100, 1, 500)
+    if "\x00" in (ticket_id or "") + (article_id or ""):   # PostgreSQL text cannot hold NUL: no such link anywhere
+        raise ApiError(400, "invalid_parameter", "parameters 'ticket_id' and 'article_id' must not contain NUL")
     links = _store_call(_state().store.links, ticket_id or None, article_id or None, limit, bool(ticket_id or article_id))
     return jsonify({"links": [link.to_json() for link in links]})
 

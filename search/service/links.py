@@ -2,7 +2,8 @@
 
 ``open_store(url)`` picks the backend from the database URL: ``sqlite:///path`` (default; WAL,
 synchronous=FULL, a busy timeout) or ``postgresql://…`` (psycopg, for several replicas sharing one
-database). Both speak the same SQL here apart from the DDL and the parameter marker.
+database; the busy timeout is its lock_timeout). Both speak the same SQL here apart from the DDL and
+the parameter marker.
 """
 from __future__ import annotations
 
@@ -49,6 +50,9 @@ DDL = {
            confident INTEGER NOT NULL, created_at TEXT NOT NULL)""",
     ],
     "postgresql": [
+        # concurrent CREATE … IF NOT EXISTS can fail on PostgreSQL (duplicate pg_type key) when several
+        # workers open a new database at once: they take turns on an advisory lock for this transaction
+        "SELECT pg_advisory_xact_lock(7242701)",
         """CREATE TABLE IF NOT EXISTS links (id BIGSERIAL PRIMARY KEY, ticket_id TEXT NOT NULL,
            article_id TEXT NOT NULL, anchor TEXT NOT NULL DEFAULT '', source TEXT NOT NULL, agent TEXT,
            created_at TEXT NOT NULL, UNIQUE (ticket_id, article_id, anchor))""",
@@ -67,12 +71,18 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-class LinkStore:
-    """Thread-safe: one connection per thread."""
+# SQLSTATEs of a PostgreSQL statement that waited too long or lost a race: retrying shortly helps
+PG_BUSY = {"55P03": "lock_timeout", "57014": "statement timeout", "40P01": "deadlock", "40001": "serialization",
+           "53300": "too many connections"}
 
-    def __init__(self, dialect: str, connect):
+
+class LinkStore:
+    """Thread-safe: one connection per thread. ``errors``: the driver's exceptions to translate."""
+
+    def __init__(self, dialect: str, connect, errors: tuple[type[Exception], ...] = (sqlite3.OperationalError,)):
         self.dialect = dialect
         self._connect = connect
+        self._errors = errors
         self._local = threading.local()
         self.mark = "?" if dialect == "sqlite" else "%s"
         with self._tx() as cur:
@@ -82,30 +92,46 @@ class LinkStore:
     def _conn(self):
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = self._connect()
+            try:
+                conn = self._local.conn = self._connect()
+            except self._errors as err:
+                raise self._translate(err) from None
         return conn
 
     @contextlib.contextmanager
     def _tx(self):
-        """A cursor in one transaction: committed on success, rolled back on error; SQLite's
-        'database is locked' becomes StoreBusy (→ 503), other database errors StoreError."""
+        """A cursor in one transaction: committed on success, rolled back on error. A lock wait past
+        the busy timeout becomes StoreBusy (→ 503), other operational errors (server gone, connection
+        lost) StoreError (→ 503); a connection that broke is dropped so the next call reconnects."""
         conn = self._conn()
         try:
             yield conn.cursor()
             conn.commit()
-        except sqlite3.OperationalError as err:
-            conn.rollback()
-            raise self._translate(err) from None
-        except BaseException:
-            conn.rollback()
+        except BaseException as err:
+            self._rollback(conn)
+            if isinstance(err, self._errors):
+                raise self._translate(err) from None
             raise
+
+    def _rollback(self, conn) -> None:
+        """Roll back; drop a connection that is lost (psycopg: closed) or cannot roll back."""
+        try:
+            conn.rollback()
+            if not getattr(conn, "closed", False):
+                return
+        except Exception:
+            pass
+        self._local.conn = None
+        with contextlib.suppress(Exception):
+            conn.close()
 
     @staticmethod
     def _translate(err: Exception) -> Exception:
-        text = str(err).lower()
-        if "locked" in text or "busy" in text:
-            return StoreBusy("the links database is busy (locked by another writer); retry shortly")
-        return StoreError(f"links database error: {err}")
+        text, state = str(err).lower(), getattr(err, "sqlstate", None)
+        if state in PG_BUSY or (state is None and ("locked" in text or "busy" in text)):
+            return StoreBusy(f"the links database is busy ({PG_BUSY.get(state, 'locked by another writer')}); "
+                             "retry shortly")
+        return StoreError(f"links database error: {str(err).strip()}")
 
     def _sql(self, text: str) -> str:
         return text.replace("?", self.mark)
@@ -198,20 +224,33 @@ def _sqlite(path: Path, busy_timeout: float) -> LinkStore:
 
     try:
         return LinkStore("sqlite", connect)
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, StoreError) as exc:
         raise StoreError(f"links database {path}: {exc}; check the file or set database_url") from None
 
 
-def _postgres(url: str) -> LinkStore:
+def _postgres(url: str, busy_timeout: float) -> LinkStore:
     try:
         import psycopg
     except ImportError:
         raise StoreError("setting 'database_url' is a PostgreSQL URL but the 'psycopg' package is not installed; "
                          "pip install 'psycopg[binary]'") from None
+
+    def connect():
+        # bounded waits: connecting, and any lock (a row another writer inserts, a table lock), like SQLite's
+        # busy timeout; autocommit off, so every _tx is one transaction ended by commit/rollback
+        conn = psycopg.connect(url, connect_timeout=max(2, round(busy_timeout)), autocommit=False)
+        try:
+            conn.execute(f"SET lock_timeout = {max(1, int(busy_timeout * 1000))}")
+            conn.commit()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
     try:
-        return LinkStore("postgresql", lambda: psycopg.connect(url))
-    except psycopg.Error as exc:
-        raise StoreError(f"setting 'database_url': cannot use PostgreSQL ({exc})") from None
+        return LinkStore("postgresql", connect, (psycopg.OperationalError,))
+    except (psycopg.Error, StoreError, StoreBusy) as exc:
+        raise StoreError(f"setting 'database_url': cannot use PostgreSQL ({str(exc).strip()})") from None
 
 
 def open_store(url: str, busy_timeout: float = BUSY_TIMEOUT_S) -> LinkStore:
@@ -219,5 +258,5 @@ def open_store(url: str, busy_timeout: float = BUSY_TIMEOUT_S) -> LinkStore:
     if url.startswith("sqlite:///"):
         return _sqlite(Path(url[len("sqlite:///"):]), busy_timeout)
     if url.startswith(("postgresql://", "postgres://")):
-        return _postgres(url)
+        return _postgres(url, busy_timeout)
     raise StoreError(f"setting 'database_url': {url!r} is neither sqlite:///PATH nor postgresql://…")

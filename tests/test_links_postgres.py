@@ -1,0 +1,320 @@
+"""The links store on a real PostgreSQL server: the SQLite store's behaviours (tests/test_links_store.py),
+PostgreSQL's own failure modes (lock waits, lost connections, concurrent schema creation) and the API.
+
+The session fixture runs the server binaries of Debian's ``postgresql`` package (installed by
+``scripts/setup --test``) in a temporary directory, listening on a free 127.0.0.1 port only. initdb and
+postgres refuse to run as root, so under root they run as the package's ``postgres`` user. A server
+that cannot be started fails these tests; it never skips them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import multiprocessing
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from search.service.links import StoreBusy, StoreError, open_store
+from tests.conftest import AUTH, free_port
+
+INITDB_TIMEOUT_S = 60
+START_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 15
+USER = "kb"
+
+
+def _server_bindir() -> Path:
+    """The newest /usr/lib/postgresql/<version>/bin (Debian), else wherever `postgres` is on PATH."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+                   key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    if found:
+        return found[-1].parent
+    if shutil.which("postgres") and shutil.which("initdb"):
+        return Path(shutil.which("postgres")).parent
+    pytest.fail("PostgreSQL tests: no server binaries (/usr/lib/postgresql/*/bin/postgres); "
+                "run scripts/setup --test, which apt-installs Debian's 'postgresql'")
+
+
+def _run_as() -> dict:
+    """Popen arguments that drop root to the 'postgres' user (no-op for an unprivileged user)."""
+    if os.geteuid() != 0:
+        return {}
+    try:
+        entry = pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.fail("PostgreSQL tests run as root but there is no 'postgres' user to run the server as "
+                    "(initdb/postgres refuse root); run scripts/setup --test, whose 'postgresql' package creates it")
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+def _log_tail(path: Path) -> str:
+    return path.read_text(errors="replace")[-3000:] if path.exists() else "(no log)"
+
+
+def _start(bindir: Path, data: Path, log_path: Path, run_as: dict) -> tuple[subprocess.Popen, str]:
+    """postgres on a free 127.0.0.1 port (retried if another process takes the port first), no Unix socket."""
+    for _attempt in range(3):
+        port = free_port()
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen([str(bindir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port),
+                                     "-k", "", "-c", "fsync=off", "-c", "max_connections=60"],
+                                    stdout=log, stderr=subprocess.STDOUT, cwd=data.parent, **run_as)
+        url = f"postgresql://{USER}@127.0.0.1:{port}/postgres"
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                psycopg.connect(url, connect_timeout=2).close()
+                return proc, url
+            except psycopg.OperationalError:
+                time.sleep(0.1)
+        _stop(proc)
+        if "could not bind" not in _log_tail(log_path):
+            break
+    pytest.fail(f"PostgreSQL tests: {bindir / 'postgres'} did not accept connections on 127.0.0.1 within "
+                f"{START_TIMEOUT_S} s; its log:\n{_log_tail(log_path)}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Fast shutdown (SIGINT: disconnects clients, checkpoints), then SIGKILL if it hangs."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster for the session; yields the URL of its 'postgres' database."""
+    bindir, run_as = _server_bindir(), _run_as()
+    # not pytest's tmp_path: that is private to the current user, and the server may run as 'postgres'
+    root = Path(tempfile.mkdtemp(prefix="kb-postgres-"))
+    data, log_path = root / "data", root / "server.log"
+    try:
+        if run_as:
+            os.chown(root, run_as["user"], run_as["group"])
+        try:
+            done = subprocess.run([str(bindir / "initdb"), "-D", str(data), "-U", USER, "--auth=trust",
+                                   "--encoding=UTF8", "--no-locale", "--no-sync"],
+                                  capture_output=True, text=True, timeout=INITDB_TIMEOUT_S, cwd=root, **run_as)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"PostgreSQL tests: initdb took longer than {INITDB_TIMEOUT_S} s")
+        if done.returncode != 0:
+            pytest.fail(f"PostgreSQL tests: initdb failed (exit {done.returncode}):\n"
+                        f"{done.stdout[-1500:]}{done.stderr[-1500:]}")
+        proc, url = _start(bindir, data, log_path, run_as)
+        try:
+            yield url
+        finally:
+            _stop(proc)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def pg_url(postgres_server) -> str:
+    """A fresh, empty database per test."""
+    name = f"links_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return postgres_server.rsplit("/", 1)[0] + "/" + name
+
+
+def _disconnect_everyone(url: str) -> int:
+    """Terminate every other session on the database of `url` (a server restart, as the clients see it)."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        return admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                             "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+
+
+def test_idempotent_on_ticket_article_anchor(pg_url):
+    store = open_store(pg_url)
+    first, created = store.add_link("T1", "FAQ-A-001", "resolution", "manual", "ana")
+    again, created_again = store.add_link("T1", "FAQ-A-001", "resolution", "searched", "bob")
+    other, _ = store.add_link("T1", "FAQ-A-001", "", "manual", None)
+    assert created and not created_again and first == again and other.id != first.id
+    assert again.source == "manual" and again.agent == "ana"   # the first write wins
+    assert store.link_counts(["FAQ-A-001", "FAQ-B-001"]) == {"FAQ-A-001": 1, "FAQ-B-001": 0}
+
+
+def test_links_survive_reopening_and_delete(pg_url):
+    link, _ = open_store(pg_url).add_link("T9", "RB-X-001", "mitigation", "suggested", None)
+    reopened = open_store(pg_url)
+    assert reopened.links(ticket_id="T9") == [link]
+    assert reopened.delete_link(link.id) and not reopened.delete_link(link.id)
+    assert not reopened.delete_link(2 ** 63 - 1)
+    assert open_store(pg_url).links(ticket_id="T9") == []
+
+
+def test_listing_and_link_counts(pg_url):
+    store = open_store(pg_url)
+    for ticket, article in (("T1", "A"), ("T2", "A"), ("T1", "B"), ("T3", "A")):
+        store.add_link(ticket, article, "", "manual", None)
+    store.add_link("T1", "A", "cause", "manual", None)   # same ticket, other section: still one ticket for A
+    assert store.link_counts() == {"A": 3, "B": 1}
+    assert store.link_counts(["A", "C"]) == {"A": 3, "C": 0}
+    assert [(l.ticket_id, l.anchor) for l in store.links(article_id="A")] == \
+        [("T1", ""), ("T2", ""), ("T3", ""), ("T1", "cause")]
+    assert [l.article_id for l in store.links(ticket_id="T1", article_id="B")] == ["B"]
+    assert [l.ticket_id for l in store.links(limit=2, oldest_first=False)] == ["T1", "T3"]
+
+
+def test_record_suggestions_and_report_match_sqlite(pg_url, tmp_path):
+    reports = []
+    for url in (pg_url, f"sqlite:///{tmp_path / 'l.db'}"):
+        store = open_store(url)
+        store.record_suggestions("r1", "T1", [("A", "", 1, 0.9), ("B", "x", 2, 0.5)], confident=True)
+        store.record_suggestions("r2", "T2", [("C", "", 1, 0.2)], confident=False)
+        store.record_suggestions("r3", "T3", [("A", "", 1, 0.3)], confident=False)
+        store.record_suggestions("r4", None, [("A", "", 1, 0.1)], confident=False)
+        store.record_suggestions("r5", "T4", [], confident=True)
+        store.add_link("T1", "A", "", "suggested", None)
+        store.add_link("T3", "B", "", "searched", None)
+        store.add_link("T5", "B", "", "manual", None)
+        reports.append(store.report())
+    assert reports[0] == reports[1] == {
+        "top_articles": [{"article_id": "B", "tickets": 2}, {"article_id": "A", "tickets": 1}],
+        "suggestion_requests": 4, "no_confident_match_requests": 3, "tickets_with_suggestions": 3,
+        "tickets_linked_from_suggestion": 1, "knowledge_gaps": ["T2"]}
+
+
+def _writer(url: str, worker: int, count: int) -> None:
+    store = open_store(url)
+    for i in range(count):
+        store.add_link(f"T-{worker}-{i}", "FAQ-A-001", "", "manual", None)
+        store.add_link("SHARED", "FAQ-A-001", "", "manual", None)   # every writer races on the same key
+
+
+def test_concurrent_writers_in_processes_and_threads(pg_url):
+    shared = open_store(pg_url)   # threads sharing one store (one connection each), as in a gunicorn worker
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(pg_url, w, 40)) for w in range(3)]
+    threads = [threading.Thread(target=_writer, args=(pg_url, 10 + t, 40)) for t in range(2)]
+    threads += [threading.Thread(target=lambda t=t: [shared.add_link(f"S-{t}-{i}", "FAQ-A-001", "", "manual", None)
+                                                     for i in range(40)]) for t in range(2)]
+    for worker in procs + threads:
+        worker.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    for t in threads:
+        t.join(timeout=120)
+        assert not t.is_alive()
+    links = open_store(pg_url).links(article_id="FAQ-A-001", limit=10000)
+    keys = [(l.ticket_id, l.article_id, l.anchor) for l in links]
+    assert len(links) == 7 * 40 + 1 and len(set(keys)) == len(keys) and len({l.id for l in links}) == len(links)
+
+
+def test_first_opens_racing_on_an_empty_database_all_succeed(pg_url):
+    """Several gunicorn workers start at once on a new database: the schema is created once, no error."""
+    barrier, errors = threading.Barrier(6), []
+
+    def first_open():
+        barrier.wait(timeout=30)
+        try:
+            open_store(pg_url).ping()
+        except Exception as exc:   # collected: an exception in a thread would not fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_open) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+
+
+def test_lock_wait_is_store_busy_within_the_timeout(pg_url):
+    store = open_store(pg_url, busy_timeout=0.3)
+    outcome: list = []
+
+    def write():
+        started = time.monotonic()
+        try:
+            store.add_link("T1", "FAQ-A-001", "", "manual", None)
+        except Exception as exc:
+            outcome.append(exc)
+        outcome.append(time.monotonic() - started)
+
+    with psycopg.connect(pg_url) as blocker:
+        blocker.execute("LOCK TABLE links IN ACCESS EXCLUSIVE MODE")
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(timeout=10)
+        blocker.rollback()   # releases the lock (and a writer that would otherwise wait forever)
+        writer.join(timeout=10)
+    assert isinstance(outcome[0], StoreBusy) and "busy" in str(outcome[0]), outcome
+    assert outcome[1] < 3
+    assert store.add_link("T1", "FAQ-A-001", "", "manual", None)[1]   # works again once released
+
+
+def test_lost_connection_is_store_error_then_reconnects(pg_url):
+    store = open_store(pg_url)
+    link, _ = store.add_link("T1", "FAQ-A-001", "", "manual", None)
+    assert _disconnect_everyone(pg_url) >= 1
+    with pytest.raises(StoreError):
+        store.links(ticket_id="T1")
+    assert store.links(ticket_id="T1") == [link]   # a new connection, not the dead one
+
+
+def test_unreachable_server_is_store_error():
+    started = time.monotonic()
+    with pytest.raises(StoreError, match="database_url"):
+        open_store(f"postgresql://{USER}@127.0.0.1:{free_port()}/nowhere")
+    assert time.monotonic() - started < 10
+
+
+@pytest.fixture
+def pg_app(real_settings, real_searcher, pg_url):
+    """conftest's `app`, with its links in PostgreSQL."""
+    from search.service import create_app
+
+    settings = dataclasses.replace(real_settings, api_token="test-token", rate_limit_per_minute=0, database_url=pg_url)
+    return create_app(settings, encoder=real_searcher.encoder, watch=False)
+
+
+def test_api_links_on_postgres(pg_app, pg_url):
+    client = pg_app.test_client()
+    assert client.get("/readyz").status_code == 200
+    link = {"ticket_id": "ZD-7", "article_id": "FAQ-DRM-001", "anchor": "resolution", "source": "suggested",
+            "agent": "ana"}
+    first, again = (client.post("/api/links", json=link, headers=AUTH) for _ in range(2))
+    assert (first.status_code, again.status_code) == (201, 200) and first.get_json() == again.get_json()
+    client.post("/api/links", json={"ticket_id": "ZD-8", "article_id": "FAQ-DRM-001"}, headers=AUTH)
+    assert [l["id"] for l in client.get("/api/links?ticket_id=ZD-7").get_json()["links"]] == [first.get_json()["id"]]
+    listed = client.get("/api/links?article_id=FAQ-DRM-001").get_json()["links"]
+    assert [l["ticket_id"] for l in listed] == ["ZD-7", "ZD-8"]
+    assert [l["ticket_id"] for l in client.get("/api/links?limit=1").get_json()["links"]] == ["ZD-8"]
+    assert client.get("/api/articles/FAQ-DRM-001").get_json()["linked_tickets"] == 2
+    assert client.post("/api/suggest", json={"ticket_id": "ZD-9", "body": "Shaka error 6007"}).status_code == 200
+    report = client.get("/api/reports").get_json()
+    assert report["suggestion_requests"] == 1 and report["tickets_with_suggestions"] == 1
+    assert report["top_articles"] == [{"article_id": "FAQ-DRM-001", "tickets": 2}]
+    assert client.delete(f"/api/links/{first.get_json()['id']}", headers=AUTH).status_code == 204
+    assert client.delete(f"/api/links/{first.get_json()['id']}", headers=AUTH).status_code == 404
+    # PostgreSQL text cannot hold NUL: a 400 naming the field, not a 500 from the driver
+    for bad in ({"ticket_id": "ZD\x00", "article_id": "FAQ-DRM-001"},
+                {"ticket_id": "Z", "article_id": "FAQ-DRM-001", "agent": "a\x00"}):
+        assert client.post("/api/links", json=bad, headers=AUTH).status_code == 400
+    assert client.post("/api/suggest", json={"ticket_id": "ZD\x00", "body": "Shaka error 6007"}).status_code == 400
+    assert client.get("/api/links?ticket_id=ZD%00").status_code == 400
+    _disconnect_everyone(pg_url)   # the database restarts under the app: 503 with Retry-After, then it recovers
+    lost = client.get("/api/links?ticket_id=ZD-8")
+    assert lost.status_code == 503 and lost.headers["Retry-After"]
+    assert lost.get_json()["error"]["code"] == "database_unavailable"
+    assert [l["ticket_id"] for l in client.get("/api/links?ticket_id=ZD-8").get_json()["links"]] == ["ZD-8"]
