@@ -91,53 +91,48 @@ def _spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in WORD_RE.finditer(text) if len(m.group(0)) >= 3 and _key(m.group(0)) in terms]
 
 
-def raw_terms(query: str, limit: int = 40) -> list[str]:
-    """Lower-case query words for choosing the snippet window (longest first, at most ``limit``)."""
-    words = {t.lower() for t in WORD_RE.findall(query) if len(t) >= 3 and t.lower() not in STOP_WORDS}
-    return sorted(words, key=len, reverse=True)[:limit]
-
-
 class Prepared(NamedTuple):
-    """A section's text made ready for snippets once: whitespace-normalised, lower-cased, where each
-    sentence starts, and each word's span with its stemmed key (cached per text, see ``prepare``)."""
+    """A section's text made ready for snippets once (cached per text, see ``prepare``):
+    whitespace-normalised, where each sentence starts, and where each stemmed word key occurs."""
     text: str
-    low: str
     sentence_starts: list[int]
-    word_starts: list[int]
-    words: list[tuple[int, int, str]]   # (start, end, stemmed key) of words of ≥ 3 characters
+    spans: dict[str, list[tuple[int, int]]]   # stemmed key → (start, end) of its words (≥ 3 characters)
 
 
 @functools.lru_cache(maxsize=8192)
 def prepare(text: str) -> Prepared:
     text = " ".join(text.split())
-    words = [(m.start(), m.end(), _key(m.group(0))) for m in WORD_RE.finditer(text) if m.end() - m.start() >= 3]
-    return Prepared(text, text.lower(), [0] + [m.end() for m in SENTENCE_RE.finditer(text)],
-                    [w[0] for w in words], words)
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for m in WORD_RE.finditer(text):
+        if m.end() - m.start() >= 3:
+            spans.setdefault(_key(m.group(0)), []).append((m.start(), m.end()))
+    return Prepared(text, [0] + [m.end() for m in SENTENCE_RE.finditer(text)], spans)
 
 
-def _window_start(prep: Prepared, words: list[str], width: int) -> int:
-    """Start of the sentence containing most query words (each counted once per sentence; first wins)."""
-    starts, low = prep.sentence_starts, prep.low
+def _window(prep: Prepared, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int]]]:
+    """(start, end) of the ``width``-character window beginning at the sentence with most distinct
+    query terms (the first such sentence), and the spans of query terms inside it."""
+    starts, found = prep.sentence_starts, []
     counts = [0] * len(starts)
-    for word in words:
-        seen, pos = -1, low.find(word)
-        while pos != -1:
-            sentence = bisect.bisect_right(starts, pos) - 1
-            if sentence != seen:
+    for term in terms:
+        spans = prep.spans.get(term)
+        if spans:
+            found.extend(spans)
+            for sentence in {bisect.bisect_right(starts, a) - 1 for a, _ in spans}:
                 counts[sentence] += 1
-                seen = sentence
-            pos = low.find(word, pos + 1)
-    best = max(range(len(starts)), key=lambda n: (counts[n], -n))
-    return max(0, min(starts[best], len(prep.text) - width))
+    start, end = 0, len(prep.text)
+    if end > width:
+        best = max(range(len(starts)), key=lambda n: (counts[n], -n))
+        start = max(0, min(starts[best], end - width))
+        end = start + width
+    return start, end, sorted((a - start, b - start) for a, b in found if a >= start and b <= end)
 
 
 def best_window(text: str, words: list[str], width: int = SNIPPET_CHARS) -> str:
     """The ``width``-character stretch of ``text`` starting at the sentence that contains most query words."""
     prep = prepare(text)
-    if len(prep.text) <= width:
-        return prep.text
-    start = _window_start(prep, words, width)
-    return ("… " if start else "") + prep.text[start:start + width] + (" …" if start + width < len(prep.text) else "")
+    start, end, _ = _window(prep, {_key(w) for w in words}, width)
+    return ("… " if start else "") + prep.text[start:end] + (" …" if end < len(prep.text) else "")
 
 
 def _marked(text: str, spans) -> str:
@@ -165,25 +160,14 @@ def snippet(text: str, query: str) -> str:
 
 
 class Snippets:
-    """Snippets for one query: the query's terms are computed once, the section's words once per text."""
+    """Snippets for one query: the query's terms are computed once, each section's words once per text."""
 
     def __init__(self, query: str):
         self.terms = query_terms(query)
-        self.words = raw_terms(query)
 
     def __call__(self, text: str, width: int = SNIPPET_CHARS) -> str:
         prep = prepare(text)
-        start, end = 0, len(prep.text)
-        if end > width:
-            start = _window_start(prep, self.words, width)
-            end = start + width
-        first = bisect.bisect_left(prep.word_starts, start)
-        spans = []
-        for word_start, word_end, key in prep.words[first:]:
-            if word_end > end:
-                break
-            if key in self.terms:
-                spans.append((word_start - start, word_end - start))
+        start, end, spans = _window(prep, self.terms, width)
         marked = _marked(prep.text[start:end], spans)
         return ("… " if start else "") + marked + (" …" if end < len(prep.text) else "")
 

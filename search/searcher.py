@@ -68,10 +68,10 @@ _POOL: tuple[int, ThreadPoolExecutor] | None = None
 
 
 def _pool() -> ThreadPoolExecutor:
-    """Threads for query encoding, created lazily in each process (never inherited across a fork)."""
+    """Threads for the sparse lanes, created lazily in each process (never inherited across a fork)."""
     global _POOL
     if _POOL is None or _POOL[0] != os.getpid():
-        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=8, thread_name_prefix="query-encoder"))
+        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=8, thread_name_prefix="sparse-lanes"))
     return _POOL[1]
 
 
@@ -129,6 +129,10 @@ class Searcher:
             hits = {i: m for i, m in hits.items() if i in ok}
         return hits
 
+    def _sparse_lanes(self, query: str, allowed: np.ndarray | None):
+        lexical, lexical_all = self._lexical(query, allowed)
+        return lexical, lexical_all, self._identifiers(query, allowed)
+
     # -- query -------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, mode: str = "hybrid", area: str | None = None,
                type: str | None = None, tag: str | None = None) -> SearchResponse:  # noqa: A002 - API name
@@ -141,13 +145,17 @@ class Searcher:
         if not query or not query.strip():
             raise QueryError("parameter 'q': empty query; type some words, an error code or paste a ticket")
         allowed = self._allowed(area, type, tag)
-        # the query encoder (native code, releases the GIL) runs while this thread does the other lanes
-        encoding = _pool().submit(self.encoder.encode, [query]) if mode != "lexical" else None
-        lexical, lexical_all = ({}, None) if mode == "dense" else self._lexical(query, allowed)
-        idents = self._identifiers(query, allowed) if mode == "hybrid" else {}
+        lexical, lexical_all, idents = {}, None, {}
         dense_scores: dict[int, float] = {}
-        if encoding is not None:
-            vector = encoding.result()[0]
+        if mode == "lexical":
+            lexical, lexical_all = self._lexical(query, allowed)
+        else:
+            # hybrid: the lexical and identifier lanes run in a pool thread while this thread encodes
+            # the query (onnxruntime releases the GIL while it computes, so the two overlap)
+            sparse = _pool().submit(self._sparse_lanes, query, allowed) if mode == "hybrid" else None
+            vector = self.encoder.encode([query])[0]
+            if sparse is not None:
+                lexical, lexical_all, idents = sparse.result()
             dense_scores = self._dense(vector, allowed, list(lexical) + list(idents) if mode == "hybrid" else [])
         ranked = self._rank(mode, dense_scores, lexical, idents)
         # group light (chunk, anchor, score) records first; full hits only for the sections kept
