@@ -10,7 +10,7 @@ are never touched). Phases:
 
 - load: --clients keep-alive clients query /api/search for --seconds (hybrid), then the same with
   mode=lexical; requests/s, p50/p95/p99, non-2xx, worker RSS before (after a short warm-up) and after.
-- swap: clients query while `kb index --force` is started and killed with SIGKILL mid-build
+- swap: --swap-clients clients (each pausing --think s between queries) query while `kb index --force` is started and killed with SIGKILL mid-build
   (--kills times, each after the build's temporary directory appeared); every 10th build is let
   through and the delay until clients see its build id is measured; then one more build, and the
   index root is checked for leftovers.
@@ -134,13 +134,19 @@ def phase_load(settings, work: Path, args, queries: list[str]) -> dict:
         rss_mid = server.worker_rss()
         lexical = run_clients(server.port, args.clients, args.seconds, queries, params="k=10&mode=lexical")
         rss_after = server.worker_rss()
+        quiet = min(args.seconds, 15.0)   # the same two modes at one client: latency without queueing
+        one_hybrid = run_clients(server.port, 1, quiet, queries)
+        one_lexical = run_clients(server.port, 1, quiet, queries, params="k=10&mode=lexical")
     finally:
         server.kill(signal.SIGTERM)
     growth = (sum(rss_after) - sum(rss_before)) / sum(rss_before)
     return {"cold_start_s": cold, "hybrid": hybrid, "lexical": lexical, "rss_before_mb": rss_before,
             "rss_after_hybrid_mb": rss_mid, "rss_after_mb": rss_after, "rss_growth": growth,
             "p50_ratio_hybrid_lexical": hybrid["p50"] / lexical["p50"],
+            "one_client": {"hybrid": one_hybrid, "lexical": one_lexical,
+                           "p50_ratio_hybrid_lexical": one_hybrid["p50"] / one_lexical["p50"]},
             "ok": hybrid["errors"] == 0 and lexical["errors"] == 0 and growth < 0.10
+                  and one_hybrid["errors"] == 0 and one_lexical["errors"] == 0
                   and hybrid["p50"] / lexical["p50"] <= 2.0}
 
 
@@ -148,8 +154,8 @@ def phase_load(settings, work: Path, args, queries: list[str]) -> dict:
 class Watchers:
     """Clients querying continuously; they record failures and when each build id was first seen."""
 
-    def __init__(self, port: int, clients: int, queries: list[str]):
-        self.port, self.queries = port, queries
+    def __init__(self, port: int, clients: int, queries: list[str], think: float):
+        self.port, self.queries, self.think = port, queries, think
         self.failures: list[str] = []
         self.first_seen: dict[str, float] = {}
         self.requests = 0
@@ -172,6 +178,7 @@ class Watchers:
                     conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
                 else:
                     self.first_seen.setdefault(body["build_id"], now)
+            self._stop.wait(self.think)
 
     def __enter__(self):
         for t in self._threads:
@@ -206,7 +213,7 @@ def phase_swap(settings, work: Path, args, queries: list[str]) -> dict:
     kills, completed, visibility, windows = 0, 0, [], []
     log_path = base / "builder.log"
     try:
-        with open(log_path, "ab") as log, Watchers(server.port, 4, queries) as watchers:
+        with open(log_path, "ab") as log, Watchers(server.port, args.swap_clients, queries, args.think) as watchers:
             deadline = time.monotonic() + args.swap_timeout
             attempt = 0
             while kills < args.kills and time.monotonic() < deadline:
@@ -309,14 +316,20 @@ def report(results: dict, args) -> str:
             m = r[mode]
             lines.append(f"| {mode} | {args.clients} | {m['requests']} | {m['rps']:.1f} | {m['p50']:.1f} | "
                          f"{m['p95']:.1f} | {m['p99']:.1f} | {m['errors']} |")
-        lines += ["", f"p50 hybrid / lexical: {r['p50_ratio_hybrid_lexical']:.2f} (goal ≤ 2)",
+        for mode in ("hybrid", "lexical"):
+            m = r["one_client"][mode]
+            lines.append(f"| {mode} | 1 | {m['requests']} | {m['rps']:.1f} | {m['p50']:.1f} | "
+                         f"{m['p95']:.1f} | {m['p99']:.1f} | {m['errors']} |")
+        lines += ["", f"p50 hybrid / lexical at {args.clients} clients: {r['p50_ratio_hybrid_lexical']:.2f} (goal ≤ 2); "
+                      f"at 1 client: {r['one_client']['p50_ratio_hybrid_lexical']:.2f}",
                   f"worker RSS MB before {fmt(r['rss_before_mb'])}, after hybrid {fmt(r['rss_after_hybrid_mb'])}, "
                   f"after both {fmt(r['rss_after_mb'])}: growth {r['rss_growth'] * 100:+.1f}% (goal < 10%)", ""]
     if "swap" in results:
         r = results["swap"]
         lines += ["## Index builder killed under load",
                   f"{r['kills']} builds killed with SIGKILL mid-build, {r['completed_builds']} completed; "
-                  f"{r['queries']} queries, {r['failed_queries']} failed; completed builds visible to clients after "
+                  f"{r['queries']} queries from {args.swap_clients} clients, {r['failed_queries']} failed; build window "
+                  f"{min(r['build_window_s']):.1f}–{max(r['build_window_s']):.1f} s; completed builds visible to clients after "
                   f"≤ {r['visible_after_s_max']:.2f} s (each: {r['visible_after_s']}); leftovers after the next build: "
                   f"{r['leftovers'] or 'none'}; builds kept {r['builds_kept']} (keep_builds {r['keep_builds']})", ""]
     if "durability" in results:
@@ -341,6 +354,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--swap-timeout", type=float, default=900, help="bound on the swap phase (s)")
+    parser.add_argument("--swap-clients", type=int, default=4, help="clients querying during the swap phase")
+    parser.add_argument("--think", type=float, default=0.02,
+                        help="pause of each swap-phase client between queries (s), so builds get CPU too")
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", help="also write the results as JSON to this file")
