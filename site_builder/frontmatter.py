@@ -1,8 +1,10 @@
 """Split a Markdown file into YAML front matter and body, safely.
 
 Refuses (with a Problem, never an exception) files that are not UTF-8, front matter over 8 KB,
-YAML anchors/aliases (alias bombs) and front matter that is not a mapping. Only ``yaml.safe_load``
-is used, and only after the event scan has proven there are no aliases.
+YAML anchors/aliases (alias bombs), collections nested deeper than ``MAX_DEPTH`` (the composer
+recurses per level), values the constructor rejects (``2026-02-30``) and front matter that is not
+a mapping. Only ``yaml.safe_load`` is used, and only after the event scan has proven there are no
+aliases and no deep nesting.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import yaml
 from site_builder.errors import Problem
 
 MAX_FRONT_MATTER_BYTES = 8 * 1024
+MAX_DEPTH = 8  # the schema needs 2 (a mapping of lists); PyYAML's composer recurses per level
 
 
 @dataclass
@@ -57,6 +60,38 @@ def _key_lines(yaml_text: str, first_line: int) -> dict[str, int]:
     return {str(k.value): k.start_mark.line + first_line for k, _ in node.value}
 
 
+def _scan_events(path: str, yaml_text: str, first_line: int) -> Problem | None:
+    """The first alias/anchor or over-deep nesting, from the parser's events (no objects built)."""
+    depth = 0
+    for event in yaml.parse(yaml_text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + first_line
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            return Problem(path, line, "front matter", "uses YAML anchors or aliases (&name / *name)",
+                           "write every value out in full")
+        depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
+        if depth > MAX_DEPTH:
+            return Problem(path, line, "front matter", f"nests lists or mappings over {MAX_DEPTH} levels deep",
+                           "use 'key: value' lines and flat lists such as tags: [a, b]")
+    return None
+
+
+def _bad_value_line(yaml_text: str, first_line: int) -> int | None:
+    """Line of the first top-level value the safe constructor refuses, if one can be found."""
+    loader = yaml.SafeLoader(yaml_text)
+    try:
+        node = loader.get_single_node()
+        for _key, value in node.value if isinstance(node, yaml.MappingNode) else []:
+            try:
+                loader.construct_object(value, deep=True)
+            except (ValueError, yaml.YAMLError):
+                return value.start_mark.line + first_line
+    except yaml.YAMLError:
+        pass
+    finally:
+        loader.dispose()
+    return None
+
+
 def parse(path: str, text: str) -> ParsedFile:
     """Parse ``text`` (already decoded) into a ParsedFile; problems are collected, not raised."""
     block = _find_block(text)
@@ -73,13 +108,10 @@ def parse(path: str, text: str) -> ParsedFile:
                                        "move long text into the article body"))
         return result
     try:
-        for event in yaml.parse(yaml_text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                line = event.start_mark.line + first_line
-                result.problems.append(Problem(path, line, "front matter",
-                                               "uses YAML anchors or aliases (&name / *name)",
-                                               "write every value out in full"))
-                return result
+        problem = _scan_events(path, yaml_text, first_line)
+        if problem:
+            result.problems.append(problem)
+            return result
         meta = yaml.safe_load(yaml_text)
         key_lines = _key_lines(yaml_text, first_line)
     except yaml.YAMLError as exc:
@@ -88,6 +120,11 @@ def parse(path: str, text: str) -> ParsedFile:
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         result.problems.append(Problem(path, line, "front matter", f"invalid YAML: {reason}",
                                        "fix the YAML syntax (quote values containing ':' or starting with '-')"))
+        return result
+    except ValueError as exc:  # raised by the constructor without a mark: 2026-13-45, a 5000-digit integer
+        result.problems.append(Problem(path, _bad_value_line(yaml_text, first_line), "front matter",
+                                       f"invalid value: {str(exc).splitlines()[0][:200]}",
+                                       "write dates as real YYYY-MM-DD days and numbers as plain integers, or quote the value"))
         return result
     if not isinstance(meta, dict):
         result.problems.append(Problem(path, 1, "front matter",

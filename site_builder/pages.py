@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import posixpath
+import re
 from collections import defaultdict
 
 from site_builder.schema import SERVICE_AREAS, Article
@@ -29,11 +30,15 @@ def _cell(text: str) -> str:
 
 
 def _code(text: str) -> str:
-    return "`` " + text.replace("|", "\\|") + " ``" if "`" in text else f"`{_cell(text)}`"
+    """Inline code showing ``text`` literally: the fence is longer than any backtick run in the
+    text, so backticks in an error code cannot close the span early and leave raw HTML behind."""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {_cell(text)} {fence}" if len(fence) > 1 else f"`{_cell(text)}`"
 
 
 def _link(from_page: str, art: Article) -> str:
-    label = _cell(art.title.replace("[", "\\[").replace("]", "\\]"))
+    # backslashes first: a title ending in '\' must not turn the escaped ']' back into a real one
+    label = _cell(art.title.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]"))
     suffix = " *(draft)*" if art.status == "draft" else ""
     return f"[{label}]({_rel(from_page, art.src_path)}){suffix}"
 

@@ -12,7 +12,6 @@ import logging
 import os
 from importlib import resources
 
-import yaml
 from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
@@ -22,8 +21,8 @@ from mkdocs.utils import get_relative_url
 
 from site_builder import checks, export, links, pages, redirects
 from site_builder.errors import KBBuildError, Problem
-from site_builder.frontmatter import decode, parse
-from site_builder.schema import SERVICE_AREAS, Article, validate_meta
+from site_builder.schema import SERVICE_AREAS, Article
+from site_builder.validate import validate_file
 
 log = logging.getLogger("kb.site_builder")  # outside "mkdocs.*": review warnings don't fail --strict
 ASSETS = ("kb.css", "redirect.js", "search.js", "assistant.js")
@@ -52,6 +51,7 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         self.problems: list[Problem] = []
         self.articles: dict[str, Article] = {}
         self.sources: dict[str, str] = {}
+        self.bodies: dict[str, tuple[str, int]] = {}  # src_uri → (Markdown body, its first line)
         self.anchors: dict[str, set[str]] = {}
         self.sections: dict[str, list[export.Section]] = {}
         config.extra_css.append("assets/kb/kb.css")
@@ -64,30 +64,13 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         return os.path.relpath(os.path.join(config.docs_dir, src_uri), self.base).replace(os.sep, "/")
 
     def _read(self, file: File, config) -> None:
-        shown = self._display(config, file.src_uri)
         with open(file.abs_src_path, "rb") as fh:
-            text, problem = decode(shown, fh.read())
-        if problem:
-            self.problems.append(problem)
-            self.sources[file.src_uri] = ""
-            return
-        if "/" not in file.src_uri:  # a site page such as index.md: not an article
-            self.problems.extend(checks.check_active_html(shown, text, 1))
-            self.sources[file.src_uri] = text
-            return
-        parsed = parse(shown, text)
-        self.problems.extend(parsed.problems)
-        self.sources[file.src_uri] = parsed.body
-        article_type = None
-        if parsed.meta is not None:
-            art, found = validate_meta(shown, file.src_uri, parsed.meta, parsed.key_lines, parsed.body, parsed.body_line)
-            self.problems.extend(found)
-            article_type = parsed.meta.get("type")
-            if art:
-                self.articles[file.src_uri] = art
-                head = {"title": art.title, **({"description": art.description} if art.description else {})}
-                self.sources[file.src_uri] = "---\n" + yaml.safe_dump(head, allow_unicode=True) + "---\n" + parsed.body
-        self.problems.extend(checks.check_body(shown, article_type, parsed.body, parsed.body_line))
+            result = validate_file(self._display(config, file.src_uri), file.src_uri, fh.read())
+        self.problems.extend(result.problems)
+        self.sources[file.src_uri] = result.source
+        self.bodies[file.src_uri] = (result.body, result.body_line)
+        if result.article:
+            self.articles[file.src_uri] = result.article
 
     def on_files(self, files: Files, config) -> Files:
         for file in files.documentation_pages():
@@ -109,6 +92,7 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
                 files.remove(files.get_file_from_path(uri))
             files.append(File.generated(config, uri, content=content))
             self.sources[uri] = content
+            self.bodies[uri] = (content, 1)
         for name in ASSETS:
             data = resources.files("site_builder").joinpath("assets", name).read_bytes()
             files.append(File.generated(config, f"assets/kb/{name}", content=data))
@@ -133,6 +117,8 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
     def on_page_content(self, html: str, page, config, files: Files):
         src = page.file.src_uri
         self.anchors[src] = links.html_ids(html)
+        body, body_line = self.bodies.get(src, ("", 1))
+        self.problems.extend(checks.check_rendered_html(self._display(config, src), html, body, body_line))
         art = self.articles.get(src)
         if art is None:
             return html
@@ -154,8 +140,8 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
             id_to_src={a.id: a.src_path for a in self.articles.values()})
         for src, art in self.articles.items():
             self.problems.extend(links.check_links(self._display(config, src), src, art.body, art.body_line, known))
-        if self.problems:
-            raise PluginError(str(KBBuildError(self.problems)))
+        if self.problems:  # the source and the rendered HTML check may report the same thing
+            raise PluginError(str(KBBuildError(list(dict.fromkeys(self.problems)))))
         return env
 
     def on_post_build(self, config) -> None:

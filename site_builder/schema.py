@@ -99,6 +99,8 @@ def _check_scalars(meta: dict, bad) -> None:
             bad(key, f"must be a string, got {type(meta[key]).__name__}", "quote the value")
     if isinstance(meta.get("title"), str) and not meta["title"].strip():
         bad("title", "is empty", "write the title support staff would search for")
+    if isinstance(meta.get("title"), str) and ("<" in meta["title"] or ">" in meta["title"]):
+        bad("title", "contains '<' or '>'", "titles are plain text (the theme shows them as HTML): drop the angle brackets")
     if isinstance(meta.get("description"), str) and len(meta["description"]) > 300:
         bad("description", f"is {len(meta['description'])} characters, over 300", "shorten it to one sentence")
 
@@ -116,7 +118,7 @@ def _check_enums(meta: dict, bad) -> None:
         if not ID_RE.match(art_id):
             bad("id", f"{art_id!r} is not of the form RB-AREA-001, FAQ-AREA-001 or REF-AREA-001",
                 "use PREFIX-AREA-NNN in capitals with three digits")
-        elif art_type in TYPE_PREFIX and not art_id.startswith(TYPE_PREFIX[art_type] + "-"):
+        elif isinstance(art_type, str) and art_type in TYPE_PREFIX and not art_id.startswith(TYPE_PREFIX[art_type] + "-"):
             bad("id", f"prefix of {art_id!r} does not match type {art_type!r}",
                 f"ids of {art_type} articles start with {TYPE_PREFIX[art_type]}-")
 
@@ -128,7 +130,8 @@ def _check_lists_and_numbers(meta: dict, bad) -> None:
             continue
         if not isinstance(value, list) or not all(isinstance(v, (str, int)) and str(v).strip() for v in value):
             bad(key, "must be a list of non-empty strings", f'write {key}: ["first", "second"]')
-    for tag in meta.get("tags") or []:
+    tags = meta.get("tags")
+    for tag in tags if isinstance(tags, list) else []:
         if isinstance(tag, str) and not TAG_RE.match(tag):
             bad("tags", f"{tag!r} is not a lowercase slug", "use lowercase letters, digits, '-', '.' or '+'")
     interval = meta.get("review_interval_days")
@@ -147,7 +150,8 @@ def validate_meta(path: str, src_path: str, meta: dict, key_lines: dict[str, int
     problems: list[Problem] = []
 
     def bad(key: str, problem: str, fix: str) -> None:
-        problems.append(Problem(path, key_lines.get(key, 1), key, problem, fix))
+        shown = key if key and key.isprintable() and key == key.strip() else repr(key)  # one line, never empty
+        problems.append(Problem(path, key_lines.get(key, 1), shown, problem, fix))
 
     _check_scalars(meta, bad)
     _check_enums(meta, bad)

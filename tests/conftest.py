@@ -35,6 +35,14 @@ def fixture_site(fixture_kb: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def real_kb_site(tmp_path_factory) -> Path:
+    """The real knowledge base (kb/), built once per session; strict, so any problem fails it."""
+    site = tmp_path_factory.mktemp("kb-site") / "site"
+    build_mkdocs(ROOT / "mkdocs.yml", site)
+    return site
+
+
+@pytest.fixture(scope="session")
 def real_settings(fixture_site: Path, tmp_path_factory):
     """Settings of an index of the fixture KB built with the real model (ONNX export included)."""
     from search.indexer import build_index

@@ -8,17 +8,15 @@ from collections import Counter
 import pytest
 
 from search import identifiers
-from tests.conftest import ROOT, build_mkdocs
+from tests.conftest import ROOT
 
 STOP = set("a an and are as at be but by can do does for from has have how i in into is it its my no not of on or our "
            "so that the their this to too up was we what when where which why with without you your vs via".split())
 
 
 @pytest.fixture(scope="session")
-def kb_export(tmp_path_factory) -> dict:
-    site = tmp_path_factory.mktemp("kb-site") / "site"
-    build_mkdocs(ROOT / "mkdocs.yml", site)          # strict: fails on any problem in any article
-    return json.loads((site / "kb-corpus.json").read_text(encoding="utf-8"))
+def kb_export(real_kb_site) -> dict:
+    return json.loads((real_kb_site / "kb-corpus.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
