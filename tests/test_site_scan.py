@@ -299,3 +299,16 @@ def test_hostile_field_values_are_shown_as_text(tmp_path):
 ])
 def test_scanner_self_check(fragment, flagged):
     assert bool(scan_html(fragment).findings) is flagged, scan_html(fragment)
+
+
+def test_service_allowlists_only_exact_theme_scripts(tmp_path):
+    """A script that merely starts like a theme script gets no CSP hash (it would run otherwise)."""
+    from search.service.site import theme_script_hashes
+
+    theme = '<script>var target=document.getElementById(location.hash.slice(1));target&&target.name&&' \
+            '(target.checked=target.name.startsWith("__tabbed_"))</script>'
+    lookalike = '<script>var target=document.getElementById(location.hash.slice(1));alert(document.cookie)</script>'
+    (tmp_path / "index.html").write_text(f"<html><body>{theme}</body></html>", encoding="utf-8")
+    (tmp_path / "evil.html").write_text(f"<html><body>{lookalike}</body></html>", encoding="utf-8")
+    hashes, others = theme_script_hashes(tmp_path)
+    assert len(hashes) == 1 and others == ["evil.html"]

@@ -1,14 +1,17 @@
 """Serves the built MkDocs site from the same origin as the API, with security headers.
 
 The Content-Security-Policy allows scripts from this origin only, plus — by SHA-256 hash — the
-three small inline scripts mkdocs-material writes into every page (scope, palette, anchor target).
-Any other inline script in the site is not allowlisted, so the browser refuses to run it; no
+small inline scripts mkdocs-material writes into every page (scope, palette, anchor target), each
+matched in full against the installed theme's templates. Any other inline script in the site
+(even one that starts like a theme script) is not allowlisted, so the browser refuses to run it; no
 ``unsafe-inline`` for scripts.
 """
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import importlib.util
 import logging
 import re
 from pathlib import Path
@@ -28,7 +31,28 @@ class SitePathConverter(PathConverter):
     regex = r"(?!api/)[^/].*?"
 
 INLINE_SCRIPT_RE = re.compile(r"<script(?![^>]*\bsrc=)([^>]*)>(.*?)</script>", re.S | re.I)
-THEME_INLINE_PREFIXES = ("__md_scope=new URL(", "var palette=__md_get(", "var target=document.getElementById(")
+
+
+@functools.lru_cache(maxsize=1)
+def theme_script_patterns() -> tuple[re.Pattern, ...]:
+    """mkdocs-material's own inline scripts, read from the installed theme's templates
+    (``partials/javascripts/*.html``; located without importing the theme): each ``<script>`` body
+    must match in full, its Jinja expressions (a URL in a JS string) being the only free parts."""
+    spec = importlib.util.find_spec("material")
+    if spec is None or not spec.submodule_search_locations:
+        log.warning("mkdocs-material is not installed: no inline theme script is allowlisted")
+        return ()
+    folder = Path(spec.submodule_search_locations[0]) / "templates" / "partials" / "javascripts"
+    patterns = []
+    for partial in sorted(folder.glob("*.html")):
+        for body in re.findall(r"<script>(.*?)</script>", partial.read_text(encoding="utf-8"), re.S):
+            parts = re.split(r"\{\{.*?\}\}", body)
+            patterns.append(re.compile(r'[^"<>\\]*'.join(re.escape(part) for part in parts)))
+    return tuple(patterns)
+
+
+def is_theme_script(body: str) -> bool:
+    return any(pattern.fullmatch(body) for pattern in theme_script_patterns())
 
 
 def theme_script_hashes(site_dir: Path) -> tuple[list[str], list[str]]:
@@ -38,7 +62,7 @@ def theme_script_hashes(site_dir: Path) -> tuple[list[str], list[str]]:
         for attrs, body in INLINE_SCRIPT_RE.findall(page.read_text(encoding="utf-8", errors="replace")):
             if "application/json" in attrs:
                 continue  # data, never executed
-            if body.startswith(THEME_INLINE_PREFIXES):
+            if is_theme_script(body):
                 digest = base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode()
                 hashes.add(f"'sha256-{digest}'")
             else:
