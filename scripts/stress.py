@@ -246,11 +246,14 @@ def phase_swap(settings, work: Path, args, queries: list[str]) -> dict:
             completed += 1
         leftovers = sorted(p.name for p in index_root.iterdir() if p.name.startswith((".tmp-", ".current-")))
         builds = len(list((index_root / "builds").iterdir()))
+        server_exit = server.proc.poll()
     finally:
         server.kill(signal.SIGTERM)
     return {"kills": kills, "attempts": attempt, "completed_builds": completed, "queries": watchers.requests,
             "build_window_s": [round(w, 2) for w in windows],
             "failed_queries": len(watchers.failures), "failure_samples": watchers.failures[:5],
+            "server_exit_code": server_exit,
+            "server_log_tail": server.log_path.read_text(errors="replace")[-3000:] if watchers.failures else "",
             "visible_after_s_max": max(visibility), "visible_after_s": [round(v, 3) for v in visibility],
             "leftovers": leftovers, "builds_kept": builds, "keep_builds": settings.keep_builds,
             "ok": kills >= args.kills and not watchers.failures and max(visibility) <= 5.0 and not leftovers
@@ -360,6 +363,7 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", help="also write the results as JSON to this file")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (server and builder logs)")
     args = parser.parse_args()
     settings = load_settings()
     if not (settings.index_path / "current").exists():
@@ -367,8 +371,8 @@ def main() -> int:
         return 2
     queries = [json.loads(line)["text"][:512] for line in open(ROOT / "eval" / "tickets.jsonl", encoding="utf-8")]
     results = {}
-    with tempfile.TemporaryDirectory(prefix="kb-stress-") as tmp:
-        work = Path(tmp)
+    work = Path(tempfile.mkdtemp(prefix="kb-stress-"))
+    try:
         for phase in args.phases.split(","):
             (work / phase).mkdir()
             print(f"stress: {phase} …", file=sys.stderr, flush=True)
@@ -381,6 +385,11 @@ def main() -> int:
             else:
                 print(f"--phases: unknown phase {phase!r} (load, swap, durability)", file=sys.stderr)
                 return 2
+    finally:
+        if args.keep:
+            print(f"stress: work directory kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     print(report(results, args))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
