@@ -128,7 +128,7 @@ def phase_load(settings, work: Path, args, queries: list[str]) -> dict:
     server = Server(settings, work / "load", index_root, work / "load" / "links.db", args.workers)
     cold = server.start()
     try:
-        run_clients(server.port, args.clients, 3.0, queries)  # warm-up: first-touch allocations, caches
+        run_clients(server.port, args.clients, min(args.seconds, 10.0), queries)  # warm-up: first-touch allocations, bounded caches
         rss_before = server.worker_rss()
         hybrid = run_clients(server.port, args.clients, args.seconds, queries)
         rss_mid = server.worker_rss()
