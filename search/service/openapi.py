@@ -50,7 +50,8 @@ SUGGESTION = {"type": "object", "required": ["rank", "article_id", "title", "url
                                  "identifiers": {"type": "array", "items": {"type": "string"}},
                                  "lanes": {"type": "array", "items": {"type": "string"}},
                                  "sentence": {"type": "string"}}}}}
-SHORT = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "\\S"}   # not blank
+SHORT = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"}  # not blank, no NUL
+NO_NUL = "^[^\\u0000]*$"   # PostgreSQL text cannot hold NUL: refused with 400
 BEARER = [{"bearer": []}]
 
 
@@ -101,7 +102,8 @@ def spec(areas: list[str] | None = None) -> dict:
             "/api/links": {
                 "get": {"summary": "Links of a ticket and/or an article (oldest first); without either, the newest links",
                         "parameters": [
-                    _q("ticket_id", {"type": "string"}, "Ticket id"), _q("article_id", {"type": "string"}, "Article id"),
+                    _q("ticket_id", {"type": "string", "pattern": NO_NUL}, "Ticket id"),
+                    _q("article_id", {"type": "string", "pattern": NO_NUL}, "Article id"),
                     _q("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}, "At most this many")],
                     "responses": {"200": _json({"type": "object", "required": ["links"], "properties": {
                         "links": {"type": "array", "items": LINK}}}), "400": common["400"], "503": common["503"]}},
@@ -110,9 +112,9 @@ def spec(areas: list[str] | None = None) -> dict:
                          "requestBody": {"required": True, "content": {"application/json": {"schema": {
                              "type": "object", "required": ["ticket_id", "article_id"], "properties": {
                                  "ticket_id": SHORT, "article_id": SHORT,
-                                 "anchor": {"type": "string", "maxLength": 128, "nullable": True},
+                                 "anchor": {"type": "string", "maxLength": 128, "nullable": True, "pattern": NO_NUL},
                                  "source": {"type": "string", "enum": ["suggested", "searched", "manual"], "nullable": True},
-                                 "agent": {"type": "string", "maxLength": 128, "nullable": True}}}}}},
+                                 "agent": {"type": "string", "maxLength": 128, "nullable": True, "pattern": NO_NUL}}}}}},
                          "responses": {"201": _json(LINK, "Created"), "200": _json(LINK, "Already linked"),
                                        "400": common["400"], "401": _err("Missing or wrong bearer token"),
                                        "403": _err("Writes disabled (no api_token set)"), "404": _err("Unknown article id"),
