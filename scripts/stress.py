@@ -315,14 +315,11 @@ def report(results: dict, args) -> str:
         r = results["load"]
         lines += ["## Load", "| mode | clients | requests | req/s | p50 ms | p95 ms | p99 ms | non-2xx |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for mode in ("hybrid", "lexical"):
-            m = r[mode]
-            lines.append(f"| {mode} | {args.clients} | {m['requests']} | {m['rps']:.1f} | {m['p50']:.1f} | "
-                         f"{m['p95']:.1f} | {m['p99']:.1f} | {m['errors']} |")
-        for mode in ("hybrid", "lexical"):
-            m = r["one_client"][mode]
-            lines.append(f"| {mode} | 1 | {m['requests']} | {m['rps']:.1f} | {m['p50']:.1f} | "
-                         f"{m['p95']:.1f} | {m['p99']:.1f} | {m['errors']} |")
+        for clients, runs in ((args.clients, r), (1, r["one_client"])):
+            for mode in ("hybrid", "lexical"):
+                m = runs[mode]
+                lines.append(f"| {mode} | {clients} | {m['requests']} | {m['rps']:.1f} | {m['p50']:.1f} | "
+                             f"{m['p95']:.1f} | {m['p99']:.1f} | {m['errors']} |")
         lines += ["", f"p50 hybrid / lexical at {args.clients} clients: {r['p50_ratio_hybrid_lexical']:.2f} (goal ≤ 2); "
                       f"at 1 client: {r['one_client']['p50_ratio_hybrid_lexical']:.2f}",
                   f"worker RSS MB before {fmt(r['rss_before_mb'])}, after hybrid {fmt(r['rss_after_hybrid_mb'])}, "

@@ -26,6 +26,7 @@ import pytest
 
 from search.service.links import StoreBusy, StoreError, open_store
 from tests.conftest import AUTH, free_port
+from tests.test_links_store import _writer  # the same racing writer as the SQLite test
 
 INITDB_TIMEOUT_S = 60
 START_TIMEOUT_S = 30
@@ -191,13 +192,6 @@ def test_record_suggestions_and_report_match_sqlite(pg_url, tmp_path):
         "top_articles": [{"article_id": "B", "tickets": 2}, {"article_id": "A", "tickets": 1}],
         "suggestion_requests": 4, "no_confident_match_requests": 3, "tickets_with_suggestions": 3,
         "tickets_linked_from_suggestion": 1, "knowledge_gaps": ["T2"]}
-
-
-def _writer(url: str, worker: int, count: int) -> None:
-    store = open_store(url)
-    for i in range(count):
-        store.add_link(f"T-{worker}-{i}", "FAQ-A-001", "", "manual", None)
-        store.add_link("SHARED", "FAQ-A-001", "", "manual", None)   # every writer races on the same key
 
 
 def test_concurrent_writers_in_processes_and_threads(pg_url):

@@ -19,16 +19,14 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-import logging
 import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from mkdocs.exceptions import Abort
 
-from tests.conftest import FIXTURE_KB, build_mkdocs
+from tests.conftest import FIXTURE_KB
 
 FORBIDDEN_ELEMENTS = {"iframe", "object", "embed", "frame", "frameset", "applet", "base"}
 URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")
@@ -228,18 +226,9 @@ def _write_kb(tmp_path: Path, files: dict[str, str]) -> Path:
 
 def _build(kb: Path, site: Path) -> str:
     """Build; return the error text ('' when the build passed)."""
-    errors: list[str] = []
-    handler = logging.Handler(logging.ERROR)
-    handler.emit = lambda record: errors.append(record.getMessage())
-    logging.getLogger("mkdocs").addHandler(handler)
-    try:
-        build_mkdocs(kb / "mkdocs.yml", site)
-    except Abort:
-        assert errors, "the build aborted without saying why"
-        return "\n".join(errors)
-    finally:
-        logging.getLogger("mkdocs").removeHandler(handler)
-    return ""
+    from tests.test_site_validation import build_errors
+
+    return build_errors(kb, site)
 
 
 def test_the_build_rejects_active_html_naming_file_and_problem(tmp_path):

@@ -45,12 +45,17 @@ def _build_with(tmp_path: Path, files: dict[str, str | bytes]) -> str:
         target = kb / "docs" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return build_errors(kb, tmp_path / "site")
+
+
+def build_errors(kb: Path, site: Path) -> str:
+    """Build the KB in ``kb`` strictly into ``site``; return the error text ('' when the build passed)."""
     errors: list[str] = []
     handler = logging.Handler(logging.ERROR)
     handler.emit = lambda record: errors.append(record.getMessage())
     logging.getLogger("mkdocs").addHandler(handler)
     try:
-        build_mkdocs(kb / "mkdocs.yml", tmp_path / "site")
+        build_mkdocs(kb / "mkdocs.yml", site)
     except Abort:
         assert errors, "the build aborted without saying why"
         return "\n".join(errors)
