@@ -46,10 +46,18 @@ def rss_mb(pid: int) -> float:
 
 
 def children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    """Child processes of ``pid`` (the gunicorn workers), from the PPid lines in /proc.
+
+    (Not /proc/<pid>/task/<pid>/children: it lists only children of that one thread, and came back
+    empty in a stress run.)"""
+    pids = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            if f"\nPPid:\t{pid}\n" in status.read_text():
+                pids.append(int(status.parent.name))
+        except OSError:
+            continue
+    return sorted(pids)
 
 
 def start_server(backend: str, workers: int, extra_env: dict | None = None) -> tuple[subprocess.Popen, int, float]:

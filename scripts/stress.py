@@ -40,7 +40,7 @@ import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_test import free_port, rss_mb, run_clients  # noqa: E402
+from load_test import children, free_port, rss_mb, run_clients  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -77,15 +77,7 @@ class Server:
                          + self.log_path.read_text(errors="replace")[-2000:])
 
     def worker_rss(self) -> list[float]:
-        """RSS of each worker process (the master's children, found through /proc)."""
-        pids = []
-        for status in Path("/proc").glob("[0-9]*/status"):
-            try:
-                if f"\nPPid:\t{self.proc.pid}\n" in status.read_text():
-                    pids.append(int(status.parent.name))
-            except OSError:
-                continue
-        return [rss_mb(pid) for pid in sorted(pids)]
+        return [rss_mb(pid) for pid in children(self.proc.pid)]
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc and self.proc.poll() is None:

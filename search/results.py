@@ -132,7 +132,12 @@ def best_window(text: str, words: list[str], width: int = SNIPPET_CHARS) -> str:
     """The ``width``-character stretch of ``text`` starting at the sentence that contains most query words."""
     prep = prepare(text)
     start, end, _ = _window(prep, {_key(w) for w in words}, width)
-    return ("… " if start else "") + prep.text[start:end] + (" …" if end < len(prep.text) else "")
+    return _ellipsis(prep, start, end, prep.text[start:end])
+
+
+def _ellipsis(prep: Prepared, start: int, end: int, body: str) -> str:
+    """``body`` (the window start..end of the text) with "…" where the text goes on."""
+    return ("… " if start else "") + body + (" …" if end < len(prep.text) else "")
 
 
 def _marked(text: str, spans) -> str:
@@ -168,8 +173,7 @@ class Snippets:
     def __call__(self, text: str, width: int = SNIPPET_CHARS) -> str:
         prep = prepare(text)
         start, end, spans = _window(prep, self.terms, width)
-        marked = _marked(prep.text[start:end], spans)
-        return ("… " if start else "") + marked + (" …" if end < len(prep.text) else "")
+        return _ellipsis(prep, start, end, _marked(prep.text[start:end], spans))
 
 
 def best_sentence(text: str, query: str) -> str:
