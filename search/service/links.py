@@ -183,10 +183,10 @@ class LinkStore:
         """rows: (article_id, anchor, rank, score)."""
         now = _now()
         with self._tx() as cur:
-            for article_id, anchor, rank, score in rows:
-                cur.execute(self._sql("INSERT INTO suggestions (request_id, ticket_id, article_id, anchor, rank, score, "
+            cur.executemany(self._sql("INSERT INTO suggestions (request_id, ticket_id, article_id, anchor, rank, score, "
                                       "confident, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-                            (request_id, ticket_id, article_id, anchor, rank, float(score), int(confident), now))
+                            [(request_id, ticket_id, article_id, anchor, rank, float(score), int(confident), now)
+                             for article_id, anchor, rank, score in rows])
 
     def report(self, limit: int = 20) -> dict:
         """Which articles resolve tickets, how often suggestions get linked, where knowledge is missing."""
