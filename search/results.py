@@ -97,35 +97,35 @@ class Prepared(NamedTuple):
     text: str
     sentence_starts: list[int]
     spans: dict[str, list[tuple[int, int]]]   # stemmed key → (start, end) of its words (≥ 3 characters)
+    sentences: dict[str, list[int]]           # stemmed key → the sentences it occurs in, ascending
 
 
 @functools.lru_cache(maxsize=8192)
 def prepare(text: str) -> Prepared:
     text = " ".join(text.split())
+    starts = [0] + [m.end() for m in SENTENCE_RE.finditer(text)]
     spans: dict[str, list[tuple[int, int]]] = {}
     for m in WORD_RE.finditer(text):
         if m.end() - m.start() >= 3:
             spans.setdefault(_key(m.group(0)), []).append((m.start(), m.end()))
-    return Prepared(text, [0] + [m.end() for m in SENTENCE_RE.finditer(text)], spans)
+    sentences = {key: sorted({bisect.bisect_right(starts, a) - 1 for a, _ in found}) for key, found in spans.items()}
+    return Prepared(text, starts, spans, sentences)
 
 
 def _window(prep: Prepared, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int]]]:
     """(start, end) of the ``width``-character window beginning at the sentence with most distinct
     query terms (the first such sentence), and the spans of query terms inside it."""
-    starts, found = prep.sentence_starts, []
-    counts = [0] * len(starts)
-    for term in terms:
-        spans = prep.spans.get(term)
-        if spans:
-            found.extend(spans)
-            for sentence in {bisect.bisect_right(starts, a) - 1 for a, _ in spans}:
-                counts[sentence] += 1
+    matched = terms.intersection(prep.spans)
     start, end = 0, len(prep.text)
     if end > width:
-        best = max(range(len(starts)), key=lambda n: (counts[n], -n))
-        start = max(0, min(starts[best], end - width))
+        counts = [0] * len(prep.sentence_starts)
+        for term in matched:
+            for sentence in prep.sentences[term]:
+                counts[sentence] += 1
+        start = max(0, min(prep.sentence_starts[counts.index(max(counts))], end - width))
         end = start + width
-    return start, end, sorted((a - start, b - start) for a, b in found if a >= start and b <= end)
+    inside = sorted(span for term in matched for span in prep.spans[term] if start <= span[0] and span[1] <= end)
+    return start, end, [(a - start, b - start) for a, b in inside]
 
 
 def best_window(text: str, words: list[str], width: int = SNIPPET_CHARS) -> str:
