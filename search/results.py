@@ -5,7 +5,7 @@ import bisect
 import functools
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -55,23 +55,26 @@ class ArticleResult:
                 "score": self.score, "best": self.best.to_json(), "more": [h.to_json() for h in self.more]}
 
 
-def group_by_article(hits: list[SectionHit], article_of: Sequence[str] | dict[int, str], k: int,
-                     more_per_article: int = 3) -> list[tuple[str, SectionHit, list[SectionHit]]]:
-    """Order-preserving grouping: each article appears once, at the rank of its best section;
-    up to ``more_per_article`` further sections of the same article are kept after it."""
-    order: list[str] = []
-    groups: dict[str, list[SectionHit]] = {}
-    for hit in hits:
-        art = article_of[hit.chunk]
-        if art not in groups:
-            if len(order) == k:
+def group_by_article(ranked: Iterable[int], article_of: Sequence[str] | Mapping[int, str],
+                     anchor_of: Sequence[str] | Mapping[int, str], k: int,
+                     more_per_article: int = 3) -> list[tuple[str, list[int]]]:
+    """Order-preserving grouping of ranked chunk numbers: each of the first ``k`` articles appears
+    once, at the rank of its best section, with up to ``more_per_article`` further sections (other
+    anchors) of it after that one. Returns (article, its kept chunks, best first) in rank order."""
+    groups: dict[str, list[int]] = {}   # insertion order is rank order
+    seen: set[tuple[str, str]] = set()
+    for chunk in ranked:
+        article = article_of[chunk]
+        kept = groups.get(article)
+        if kept is None:
+            if len(groups) == k:
                 continue
-            order.append(art)
-            groups[art] = []
-        same_anchor = any(h.anchor == hit.anchor for h in groups[art])
-        if len(groups[art]) <= more_per_article and not same_anchor:
-            groups[art].append(hit)
-    return [(art, groups[art][0], groups[art][1:]) for art in order]
+            kept = groups[article] = []
+        section = (article, anchor_of[chunk])
+        if len(kept) <= more_per_article and section not in seen:
+            kept.append(chunk)
+            seen.add(section)
+    return list(groups.items())
 
 
 WORD_RE = re.compile(r"[A-Za-z0-9][\w.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
