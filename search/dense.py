@@ -2,8 +2,8 @@
 size threshold. FAISS runs single-threaded: one query at a time is 2–3× faster that way.
 
 ``candidates`` is the query path: an exact (flat) index is scored with one matrix–vector product
-over FAISS's own storage (cheaper than a FAISS search plus look-ups at this size, and every chunk
-gets the same score whichever other chunks are asked for); an HNSW index is searched."""
+over FAISS's own storage (``flat_vectors``; cheaper than a FAISS search plus look-ups, and every
+chunk gets the same score whichever other chunks are asked for); an HNSW index is searched."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -67,7 +67,7 @@ def scores_for(index, query: np.ndarray, ids: np.ndarray | list[int]) -> np.ndar
     return vectors @ query.astype(np.float32)
 
 
-def _flat_vectors(index) -> np.ndarray | None:
+def flat_vectors(index) -> np.ndarray | None:
     """An exact index's stored vectors as a numpy view of FAISS's own memory (no copy; use it only
     while the index is alive); None for an approximate index."""
     if not isinstance(index, faiss.IndexFlat):
@@ -79,24 +79,31 @@ def _top(scores: np.ndarray, n: int, allowed: np.ndarray | None) -> np.ndarray:
     """Ids of the ``n`` highest ``scores`` (only among the ids in ``allowed``), in no particular order."""
     pool = scores if allowed is None else scores[allowed]
     n = min(n, len(pool))
-    top = np.argpartition(-pool, n - 1)[:n] if 0 < n < len(pool) else np.arange(n)
+    top = np.argpartition(pool, len(pool) - n)[len(pool) - n:] if 0 < n < len(pool) else np.arange(n)
     return top if allowed is None else allowed[top]
 
 
 def candidates(index, query: np.ndarray, n: int, allowed: np.ndarray | None = None,
-               extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               extra: np.ndarray | None = None, vectors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ids of the top ``n`` (among ``allowed``) plus the ``extra`` ids, ascending and distinct,
-    with their scores: the exact inner products with ``query`` (HNSW: the search's own scores)."""
+    with their scores: the exact inner products with ``query``. Given ``vectors`` (the index's
+    ``flat_vectors``) all of them are scored at once; otherwise the index is searched (HNSW: the
+    search's own scores) and the other ids are scored from their stored vectors."""
     extra = np.zeros(0, dtype=np.int64) if extra is None else extra
-    vectors = _flat_vectors(index)
     if vectors is None:
-        ids, scores = search(index, query, n, allowed)
-        ids, scores = np.concatenate([ids, extra]), np.concatenate([scores, scores_for(index, query, extra)])
-    else:
-        every = vectors @ query.astype(np.float32, copy=False)
-        ids = np.concatenate([_top(every, n, allowed), extra])
-        scores = every[ids]
-    order = np.argsort(ids, kind="stable")
-    ids, scores = ids[order], scores[order]
-    first = np.diff(ids, prepend=-1) != 0   # a searched id keeps the search's score
-    return ids[first], scores[first]
+        return _searched_candidates(index, query, n, allowed, extra)
+    every = vectors @ query.astype(np.float32, copy=False)
+    chosen = np.zeros(len(every), dtype=bool)
+    chosen[_top(every, n, allowed)] = True
+    chosen[extra] = True
+    ids = np.flatnonzero(chosen)
+    return ids, every[ids]
+
+
+def _searched_candidates(index, query: np.ndarray, n: int, allowed: np.ndarray | None,
+                         extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ids, scores = search(index, query, n, allowed)
+    extra = np.setdiff1d(extra, ids)
+    ids, scores = np.concatenate([ids, extra]), np.concatenate([scores, scores_for(index, query, extra)])
+    order = np.argsort(ids)
+    return ids[order], scores[order]

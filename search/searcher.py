@@ -118,7 +118,8 @@ class Searcher:
             # client but cost 40% of the throughput at 16 clients through GIL hand-offs)
             vector = self.encoder.encode([query])[0]
             extra = np.concatenate([lexical_ids, np.fromiter(idents, np.int64, len(idents))])
-            chunks, dense_scores = dense.candidates(self.build.dense_index, vector, n, allowed, extra)
+            chunks, dense_scores = dense.candidates(self.build.dense_index, vector, n, allowed, extra,
+                                                    self.build.dense_vectors)
         lanes = _Candidates(chunks, dense_scores.astype(np.float64), _spread(chunks, lexical_ids, lexical_scores))
         return lanes, lexical_all
 
