@@ -20,9 +20,6 @@ from search.chunker import Chunk
 from search.corpus import Article
 
 
-SPACES_RE = re.compile(r"\s+")
-
-
 def _trie_pattern(keys: list[str]) -> str:
     """A regex matching exactly the ``keys``, longest first: the alternation ``(?:k1|k2|…)`` with
     keys sorted by length, folded into a character trie so that each position of the text is
@@ -99,7 +96,7 @@ class IdentifierIndex:
 
     def declared_in(self, text: str) -> set[str]:
         pattern = self._declared_re
-        return set(pattern.findall(SPACES_RE.sub(" ", text.lower()))) if pattern else set()
+        return set(pattern.findall(identifiers.SPACES_RE.sub(" ", text.lower()))) if pattern else set()
 
     def match(self, text: str) -> dict[int, IdentifierMatch]:
         """Chunks that share an identifier with ``text``; bare numbers only match declared codes."""
