@@ -47,7 +47,10 @@ def _present(scores: Scores) -> np.ndarray:
 
 def _sum_present(terms: list[Scores]) -> Scores:
     """Σ terms; a candidate missing from a lane (NaN) adds 0 there."""
-    return sum(np.where(np.isnan(t), 0.0, t) for t in terms)
+    total = np.zeros(len(terms[0]))
+    for term in terms:
+        np.add(total, term, out=total, where=~np.isnan(term))
+    return total
 
 
 def ranks(scores: Scores) -> Scores:
@@ -66,10 +69,10 @@ def rrf(lanes: list[Scores], weights: list[float], k: int = 60) -> Scores:
 
 def minmax(scores: Scores) -> Scores:
     """Scale to [0, 1]; a single or constant lane maps to 1."""
-    values = _present(scores)
-    if not values.size:
+    low = np.fmin.reduce(scores, initial=np.inf)    # fmin/fmax skip NaN
+    high = np.fmax.reduce(scores, initial=-np.inf)
+    if low > high:   # the lane has no results
         return scores
-    low, high = values.min(), values.max()
     span = high - low
     return (scores - low) / span if span > 0 else np.where(np.isnan(scores), np.nan, 1.0)
 

@@ -177,7 +177,7 @@ class Searcher:
             fused = fusion.fuse(candidates.dense, candidates.lexical, self.config.fusion)
         evidence, tier = self._identifier_evidence(candidates.chunks, idents)
         score = fused + evidence
-        order = np.lexsort((candidates.chunks, -score, -tier))[:limit]
+        order = np.lexsort((-score, -tier))[:limit]   # stable, and the chunks ascend: ties by chunk number
         return dict(zip(candidates.chunks[order].tolist(), (score + tier)[order].tolist()))
 
     def _identifier_evidence(self, chunks: np.ndarray,
