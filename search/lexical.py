@@ -28,6 +28,7 @@ class LexicalIndex:
     def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, vocab: dict[str, int],
                  num_docs: int):
         self.data, self.indices, self.indptr = data, indices, indptr
+        self._bounds = indptr.tolist()   # Python ints: slicing the postings with them is cheapest
         self.vocab = vocab
         self.num_docs = num_docs
 
@@ -57,27 +58,20 @@ class LexicalIndex:
 
     def scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every document for the query tokens (zeros when none is known)."""
-        ids = np.array([self.vocab[t] for t in tokens if t in self.vocab], dtype=np.int64)
         out = np.zeros(self.num_docs, dtype=np.float32)
-        postings = _ranges(self.indptr[ids], self.indptr[ids + 1])
-        # float32 sums in query-token order, exactly as bm25s' own per-token loop adds them
-        np.add.at(out, self.indices[postings], self.data[postings])
+        known = [self.vocab[t] for t in tokens if t in self.vocab]
+        postings = [slice(self._bounds[i], self._bounds[i + 1]) for i in known]
+        if postings:
+            # float32 sums in query-token order, exactly as bm25s' own per-token loop adds them
+            np.add.at(out, np.concatenate([self.indices[p] for p in postings]),
+                      np.concatenate([self.data[p] for p in postings]))
         return out
 
 
-def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The positions ``starts[i]:ends[i]`` one range after the other, without a Python loop."""
-    lengths = ends - starts
-    return np.repeat(starts + lengths - np.cumsum(lengths), lengths) + np.arange(lengths.sum())
-
-
 def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and scores of the ``k`` best positive scores (optionally within ``mask``)."""
+    """Indices (ascending) and scores of the ``k`` best positive scores (optionally within ``mask``)."""
     if mask is not None:
         scores = np.where(mask, scores, 0.0)
-    k = min(k, int((scores > 0).sum()))
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    idx = np.argpartition(-scores, k - 1)[:k]
-    idx = idx[np.argsort(-scores[idx], kind="stable")]
+    k = min(k, np.count_nonzero(scores > 0))
+    idx = np.sort(np.argpartition(-scores, k - 1)[:k]) if k > 0 else np.zeros(0, dtype=np.int64)
     return idx, scores[idx]
