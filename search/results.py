@@ -85,9 +85,17 @@ def _key(word: str) -> str:
     return _stem(word.lower())
 
 
+@functools.lru_cache(maxsize=65536)
+def _term(word: str) -> str | None:
+    """A query word's highlight key; None for words shorter than 3 characters and stop words."""
+    return None if len(word) < 3 or word.lower() in STOP_WORDS else _key(word)
+
+
 def query_terms(query: str) -> set[str]:
     """Stemmed keys of the query's words and identifiers worth highlighting (≥ 3 characters, no stop words)."""
-    return {_key(t) for t in WORD_RE.findall(query) if len(t) >= 3 and t.lower() not in STOP_WORDS}
+    terms = set(map(_term, WORD_RE.findall(query)))
+    terms.discard(None)
+    return terms
 
 
 def _spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
@@ -118,7 +126,7 @@ def prepare(text: str) -> Prepared:
 def _window(prep: Prepared, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int]]]:
     """(start, end) of the ``width``-character window beginning at the sentence with most distinct
     query terms (the first such sentence), and the spans of query terms inside it."""
-    matched = terms.intersection(prep.spans)
+    matched = prep.spans.keys() & terms
     start, end = 0, len(prep.text)
     if end > width:
         counts = [0] * len(prep.sentence_starts)
@@ -127,7 +135,8 @@ def _window(prep: Prepared, terms: set[str], width: int) -> tuple[int, int, list
                 counts[sentence] += 1
         start = max(0, min(prep.sentence_starts[counts.index(max(counts))], end - width))
         end = start + width
-    inside = sorted(span for term in matched for span in prep.spans[term] if start <= span[0] and span[1] <= end)
+    inside = [span for term in matched for span in prep.spans[term] if start <= span[0] and span[1] <= end]
+    inside.sort()
     return start, end, [(a - start, b - start) for a, b in inside]
 
 
