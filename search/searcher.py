@@ -84,6 +84,7 @@ class Searcher:
         self.config = config or SearchConfig()
         self._areas = {a["service_area"] for a in build.articles.values()}
         self._anchors = [c["anchor"] for c in build.chunks]
+        self._sections = [self._section(c) for c in build.chunks]   # each hit's fixed fields, made once
 
     @property
     def areas(self) -> list[str]:
@@ -194,17 +195,19 @@ class Searcher:
             tier[at] = [m.declared > 0 or not m.names.isdisjoint(strong) for m in idents.values()]
         return evidence, tier
 
+    def _section(self, chunk: dict) -> tuple[str, str, list[str], str]:
+        """A chunk's anchor, heading (its article's title for the intro), heading path and deep link."""
+        article = self.build.articles[chunk["article_id"]]
+        url = article["url"] + (f"#{chunk['anchor']}" if chunk["anchor"] else "")
+        return chunk["anchor"], chunk["heading"] or article["title"], chunk["heading_path"], url
+
     def _hit(self, i: int, score: float, mode: str, lexical_all: np.ndarray | None,
              idents: dict[int, IdentifierMatch]) -> SectionHit:
-        chunk = self.build.chunks[i]
-        article = self.build.articles[chunk["article_id"]]
         lanes = (["identifier"] if i in idents else []) + \
                 (["lexical"] if lexical_all is not None and lexical_all[i] > 0 else []) + \
                 (["dense"] if mode != "lexical" else [])   # every candidate has a dense score then
         names = sorted(idents[i].names) if i in idents else []
-        url = article["url"] + (f"#{chunk['anchor']}" if chunk["anchor"] else "")
-        return SectionHit(i, chunk["anchor"], chunk["heading"] or article["title"], chunk["heading_path"], url,
-                          round(score, 6), lanes, names)
+        return SectionHit(i, *self._sections[i], round(score, 6), lanes, names)
 
     def _article(self, aid: str, best: SectionHit, more: list[SectionHit]) -> ArticleResult:
         a = self.build.articles[aid]
