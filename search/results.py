@@ -12,6 +12,7 @@ from typing import NamedTuple
 from search.lexical_tokens import STOP_WORDS, _stem
 
 SNIPPET_CHARS = 240
+PREPARED_TEXTS = 8192   # section texts whose snippet data stays cached
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 SENTENCE_END_RE = re.compile(r"[.!?] ")   # SENTENCE_RE on whitespace-normalised text, much faster
 
@@ -111,7 +112,7 @@ class Prepared(NamedTuple):
     spans: dict[str, list[tuple[int, int]]]   # stemmed key → (start, end) of its words (≥ 3 characters)
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=PREPARED_TEXTS)
 def prepare(text: str) -> Prepared:
     text = " ".join(text.split())
     spans: dict[str, list[tuple[int, int]]] = {}

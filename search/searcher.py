@@ -27,7 +27,7 @@ from search.ident_index import IdentifierMatch
 from search.identifiers import is_strong, normalize
 from search.lexical import top_k
 from search.lexical_tokens import tokenize
-from search.results import ArticleResult, SectionHit, Snippets, group_by_article
+from search.results import PREPARED_TEXTS, ArticleResult, SectionHit, Snippets, group_by_article, prepare
 
 MODES = ("hybrid", "dense", "lexical")
 TYPES = ("runbook", "faq", "reference")
@@ -85,6 +85,9 @@ class Searcher:
         self._areas = {a["service_area"] for a in build.articles.values()}
         self._anchors = [c["anchor"] for c in build.chunks]
         self._sections = [self._section(c) for c in build.chunks]   # each hit's fixed fields, made once
+        if len(build.chunks) <= PREPARED_TEXTS:   # while the cache holds them all (~60 ms for 833):
+            for chunk in build.chunks:            # no query is the first to need a section's snippet data
+                prepare(chunk["text"])
 
     @property
     def areas(self) -> list[str]:
