@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,12 @@ class LoadedBuild:
     @property
     def build_id(self) -> str:
         return self.manifest["build_id"]
+
+    @cached_property
+    def dense_vectors(self) -> np.ndarray | None:
+        """An exact index's stored vectors (``dense.flat_vectors``: a view of FAISS's memory, no
+        copy, alive as long as this build holds the index); None for an HNSW index."""
+        return dense.flat_vectors(self.dense_index)
 
     @classmethod
     def open(cls, directory: Path, expect_model: str | None = None, expect_dim: int | None = None) -> "LoadedBuild":

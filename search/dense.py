@@ -1,5 +1,9 @@
 """Dense lane: FAISS over normalised vectors. Exact inner product by default; HNSW above a
-size threshold. FAISS runs single-threaded: one query at a time is 2–3× faster that way."""
+size threshold. FAISS runs single-threaded: one query at a time is 2–3× faster that way.
+
+``candidates`` is the query path: an exact (flat) index is scored with one matrix–vector product
+over FAISS's own storage (``flat_vectors``; cheaper than a FAISS search plus look-ups, and every
+chunk gets the same score whichever other chunks are asked for); an HNSW index is searched."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -55,9 +59,51 @@ def search(index, query: np.ndarray, n: int, allowed: np.ndarray | None = None) 
     return ids[0][keep], scores[0][keep]
 
 
-def scores_for(index, query: np.ndarray, ids: list[int]) -> np.ndarray:
+def scores_for(index, query: np.ndarray, ids: np.ndarray | list[int]) -> np.ndarray:
     """Exact inner products of ``query`` with the stored vectors ``ids`` (any index kind)."""
-    if not ids:
+    if not len(ids):
         return np.zeros(0, dtype=np.float32)
     vectors = index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
     return vectors @ query.astype(np.float32)
+
+
+def flat_vectors(index) -> np.ndarray | None:
+    """An exact index's stored vectors as a numpy view of FAISS's own memory (no copy; use it only
+    while the index is alive); None for an approximate index."""
+    if not isinstance(index, faiss.IndexFlat):
+        return None
+    return faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d).reshape(index.ntotal, index.d)
+
+
+def _top(scores: np.ndarray, n: int, allowed: np.ndarray | None) -> np.ndarray:
+    """Ids of the ``n`` highest ``scores`` (only among the ids in ``allowed``), in no particular order."""
+    pool = scores if allowed is None else scores[allowed]
+    n = min(n, len(pool))
+    top = np.argpartition(pool, len(pool) - n)[len(pool) - n:] if 0 < n < len(pool) else np.arange(n)
+    return top if allowed is None else allowed[top]
+
+
+def candidates(index, query: np.ndarray, n: int, allowed: np.ndarray | None = None,
+               extra: np.ndarray | None = None, vectors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ids of the top ``n`` (among ``allowed``) plus the ``extra`` ids, ascending and distinct,
+    with their scores: the exact inner products with ``query``. Given ``vectors`` (the index's
+    ``flat_vectors``) all of them are scored at once; otherwise the index is searched (HNSW: the
+    search's own scores) and the other ids are scored from their stored vectors."""
+    extra = np.zeros(0, dtype=np.int64) if extra is None else extra
+    if vectors is None:
+        return _searched_candidates(index, query, n, allowed, extra)
+    every = vectors @ query.astype(np.float32, copy=False)
+    chosen = np.zeros(len(every), dtype=bool)
+    chosen[_top(every, n, allowed)] = True
+    chosen[extra] = True
+    ids = np.flatnonzero(chosen)
+    return ids, every[ids]
+
+
+def _searched_candidates(index, query: np.ndarray, n: int, allowed: np.ndarray | None,
+                         extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ids, scores = search(index, query, n, allowed)
+    extra = np.setdiff1d(extra, ids)
+    ids, scores = np.concatenate([ids, extra]), np.concatenate([scores, scores_for(index, query, extra)])
+    order = np.argsort(ids)
+    return ids[order], scores[order]

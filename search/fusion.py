@@ -1,4 +1,9 @@
-"""Score fusion of the dense and lexical lanes: small pure functions over ``{chunk: score}`` maps.
+"""Score fusion of the dense and lexical lanes: small pure functions over score arrays.
+
+A lane's scores are a float array over one query's candidate chunks, in ascending chunk order
+(so "ties by position" means ties by chunk number); NaN marks a candidate that is not among
+that lane's results. Every function returns one fused float array over the same candidates;
+ranking is the caller's.
 
 Methods studied (results in docs/retrieval.md):
 
@@ -10,15 +15,15 @@ Methods studied (results in docs/retrieval.md):
   score distribution for this query (mean ± 3σ of its candidates), clipped to [0, 1] and summed
   with weights. A lane whose best hit stands far above its other candidates keeps a high score;
   a lane whose scores are flat contributes little. This is the per-query weighting.
-
-Every function returns ``{chunk: fused score}``; ties are broken by the caller.
+* ``adaptive`` — convex combination whose dense weight is set per query from each lane's peak.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-Scores = dict[int, float]
+import numpy as np
+
+Scores = np.ndarray   # float64 per candidate chunk; NaN: not among this lane's results
 
 
 @dataclass(frozen=True)
@@ -35,50 +40,62 @@ class FusionConfig:
             raise ValueError("fusion dense_weight must be within [0, 1]")
 
 
-def ranks(scores: Scores) -> dict[int, int]:
-    """1-based ranks by descending score (ties by id, so the result is deterministic)."""
-    ordered = sorted(scores, key=lambda i: (-scores[i], i))
-    return {doc: r for r, doc in enumerate(ordered, 1)}
+def _present(scores: Scores) -> np.ndarray:
+    """The lane's own scores (its NaN-free entries)."""
+    return scores[~np.isnan(scores)]
+
+
+def _sum_present(terms: list[Scores]) -> Scores:
+    """Σ terms; a candidate missing from a lane (NaN) adds 0 there."""
+    total = np.zeros(len(terms[0]))
+    for term in terms:
+        np.add(total, term, out=total, where=~np.isnan(term))
+    return total
+
+
+def ranks(scores: Scores) -> Scores:
+    """1-based ranks by descending score (ties by position, so the result is deterministic)."""
+    present = np.flatnonzero(~np.isnan(scores))
+    order = present[np.argsort(-scores[present], kind="stable")]
+    out = np.full(len(scores), np.nan)
+    out[order] = np.arange(1, len(order) + 1)
+    return out
 
 
 def rrf(lanes: list[Scores], weights: list[float], k: int = 60) -> Scores:
     """Weighted reciprocal rank fusion."""
-    fused: Scores = {}
-    for scores, weight in zip(lanes, weights):
-        for doc, rank in ranks(scores).items():
-            fused[doc] = fused.get(doc, 0.0) + weight / (k + rank)
-    return fused
+    return _sum_present([weight / (k + ranks(scores)) for scores, weight in zip(lanes, weights)])
 
 
 def minmax(scores: Scores) -> Scores:
-    """Scale to [0, 1]; a single or constant list maps to 1."""
-    if not scores:
-        return {}
-    low, high = min(scores.values()), max(scores.values())
+    """Scale to [0, 1]; a single or constant lane maps to 1."""
+    low = np.fmin.reduce(scores, initial=np.inf)    # fmin/fmax skip NaN
+    high = np.fmax.reduce(scores, initial=-np.inf)
+    if low > high:   # the lane has no results
+        return scores
     span = high - low
-    return {d: (s - low) / span if span > 0 else 1.0 for d, s in scores.items()}
+    return (scores - low) / span if span > 0 else np.where(np.isnan(scores), np.nan, 1.0)
+
+
+def _mean_std(values: np.ndarray) -> tuple[float, float]:
+    mean = values.mean()
+    return mean, float(np.sqrt(((values - mean) ** 2).mean()))
 
 
 def distribution(scores: Scores) -> Scores:
     """Scale by the lane's distribution for this query: (s − (μ − 3σ)) / 6σ, clipped to [0, 1]."""
-    if not scores:
-        return {}
-    values = list(scores.values())
-    mean = sum(values) / len(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    values = _present(scores)
+    if not values.size:
+        return scores
+    mean, std = _mean_std(values)
     if std == 0:
-        return {d: 0.5 for d in scores}
-    low, span = mean - 3 * std, 6 * std
-    return {d: min(1.0, max(0.0, (s - low) / span)) for d, s in scores.items()}
+        return np.where(np.isnan(scores), np.nan, 0.5)
+    return np.clip((scores - (mean - 3 * std)) / (6 * std), 0.0, 1.0)
 
 
 def weighted_sum(lanes: list[Scores], weights: list[float]) -> Scores:
-    """Σ weight · score; a document missing from a lane gets 0 there."""
-    fused: Scores = {}
-    for scores, weight in zip(lanes, weights):
-        for doc, score in scores.items():
-            fused[doc] = fused.get(doc, 0.0) + weight * score
-    return fused
+    """Σ weight · score; a candidate missing from a lane gets 0 there."""
+    return _sum_present([weight * scores for scores, weight in zip(lanes, weights)])
 
 
 def convex(dense: Scores, lexical: Scores, alpha: float) -> Scores:
@@ -91,12 +108,11 @@ def dbsf(dense: Scores, lexical: Scores, alpha: float) -> Scores:
 
 def peak(scores: Scores) -> float:
     """How far the lane's best score stands above its other candidates, in standard deviations."""
-    if len(scores) < 2:
+    values = _present(scores)
+    if values.size < 2:
         return 1.0
-    values = list(scores.values())
-    mean = sum(values) / len(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
-    return max(values) - mean if std == 0 else (max(values) - mean) / std
+    mean, std = _mean_std(values)
+    return float(values.max() - mean if std == 0 else (values.max() - mean) / std)
 
 
 def adaptive(dense: Scores, lexical: Scores, alpha: float) -> Scores:
@@ -116,5 +132,5 @@ METHODS = {
 
 
 def fuse(dense: Scores, lexical: Scores, config: FusionConfig) -> Scores:
-    """Fuse one query's lane scores with the configured method."""
+    """Fuse one query's lane scores (arrays over the same candidates) with the configured method."""
     return METHODS[config.method](dense, lexical, config)

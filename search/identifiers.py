@@ -19,18 +19,24 @@ PATTERNS = (
     ("token", re.compile(r"#?EXT-X-[A-Z0-9-]+")),
     ("token", re.compile(r"\b(?:avc[13]|hvc1|hev1|mp4a|ac-3|ec-3|vp09|av01|dvh1|dvhe|opus)\.[0-9A-Za-z.]+\b")),
     ("token", re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")),                 # ERR_HLS_403, ERROR_CODE_…
-    ("token", re.compile(r"\b[a-z]+[0-9]*(?:[A-Z][a-z0-9]+)+\b")),               # fragLoadError
+    # fragLoadError (possessive: giving back a letter or digit can never let [A-Z] match, and
+    # backtracking through every lower-case word made this the slowest pattern)
+    ("token", re.compile(r"\b[a-z]++[0-9]*+(?:[A-Z][a-z0-9]+)+\b")),
     ("token", re.compile(r"\b[A-Z][a-z0-9]+(?:[A-Z][a-zA-Z0-9]*){1,}[a-z0-9]\b")),  # BehindLiveWindowException
     ("token", re.compile(r"\b[A-Z]{2,}[a-z0-9]+[A-Za-z0-9]*\b")),               # CDNEdge5xxRateHigh, TLSCert…
     ("token", re.compile(r"(?<![\w.-])-\d{3,6}\b")),                             # -12660
 )
 NUMBER_RE = re.compile(r"(?<![\w.-])-?\d{3,6}\b")
+SPACES_RE = re.compile(r"\s+")
+HTTP_KEY_RE = re.compile(r"http(?:/\d(?:\.\d)?)?[\s:]*([1-5]\d\d)")
+WEAK_STATUS_RE = re.compile(r"http [123]\d\d")
+STRONG_RE = re.compile(r"\d|_")
 
 
 def normalize(identifier: str) -> str:
     """Comparison key: case-folded, whitespace collapsed, leading '#' dropped; HTTP forms unified."""
-    key = re.sub(r"\s+", " ", identifier.strip()).lower().lstrip("#")
-    match = re.fullmatch(r"http(?:/\d(?:\.\d)?)?[\s:]*([1-5]\d\d)", key)
+    key = SPACES_RE.sub(" ", identifier.strip()).lower().lstrip("#")
+    match = HTTP_KEY_RE.fullmatch(key)
     return f"http {match.group(1)}" if match else key
 
 
@@ -58,6 +64,6 @@ def is_strong(key: str) -> bool:
     with a digit, an underscore or an HLS tag prefix (``ERR_HLS_403``, ``-12660``, ``avc1.64001f``,
     ``ext-x-targetduration``, ``http 416``), but not success/redirect statuses (``http 200``).
     Plain camelCase words (``YouTube``) only boost; declared front-matter codes always count."""
-    if re.fullmatch(r"http [123]\d\d", key):
+    if WEAK_STATUS_RE.fullmatch(key):
         return False
-    return bool(re.search(r"\d|_", key)) or key.startswith("ext-x-")
+    return bool(STRONG_RE.search(key)) or key.startswith("ext-x-")

@@ -15,6 +15,8 @@ import Stemmer
 WORD_RE = re.compile(r"-?[A-Za-z0-9]+(?:[._:/-][A-Za-z0-9]+)*")
 SEP_RE = re.compile(r"[._:/-]+")
 CAMEL_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z0-9]+")
+CAMEL_BOUNDARY_RE = re.compile(r"[a-z][A-Z]")
+MIXED_RE = re.compile(r"[a-z][A-Z]|[A-Za-z]\d|\d[A-Za-z]")   # camelCase or letters next to digits
 STOP_WORDS = frozenset(
     "a an and are as at be been but by can could did do does for from had has have how i if in into is it its "
     "me my no not of on or our so that the their them then there these they this to too up us was we were what "
@@ -28,22 +30,22 @@ def _stem(word: str) -> str:
 
 
 def _is_compound(token: str) -> bool:
-    return bool(re.search(r"[._:/-]", token.lstrip("-"))) or bool(re.search(r"[a-z][A-Z]|[A-Za-z]\d|\d[A-Za-z]", token))
+    return bool(SEP_RE.search(token.lstrip("-"))) or bool(MIXED_RE.search(token))
+
+
+@lru_cache(maxsize=65536)
+def _word_tokens(raw: str) -> tuple[str, ...]:
+    """The tokens of one word (see ``tokenize``)."""
+    if raw.startswith("-") and not raw[1:].isdigit():
+        raw = raw[1:]  # a dash used as punctuation, not a negative code
+    low = raw.lower()
+    if _is_compound(raw) or raw.startswith("-"):
+        parts = [p.lower() for piece in SEP_RE.split(raw) if piece
+                 for p in (CAMEL_RE.findall(piece) if CAMEL_BOUNDARY_RE.search(piece) else [piece])]
+        return (low, *(_stem(p) for p in parts if p not in STOP_WORDS and p != low))
+    return () if low in STOP_WORDS else (_stem(low),)
 
 
 def tokenize(text: str) -> list[str]:
     """Tokens for BM25, in order; compound identifiers add their parts after themselves."""
-    out: list[str] = []
-    for match in WORD_RE.finditer(text):
-        raw = match.group(0)
-        if raw.startswith("-") and not raw[1:].isdigit():
-            raw = raw[1:]  # a dash used as punctuation, not a negative code
-        low = raw.lower()
-        if _is_compound(raw) or raw.startswith("-"):
-            out.append(low)
-            parts = [p.lower() for piece in SEP_RE.split(raw) if piece
-                     for p in (CAMEL_RE.findall(piece) if re.search(r"[a-z][A-Z]", piece) else [piece])]
-            out.extend(_stem(p) for p in parts if p not in STOP_WORDS and p != low)
-        elif low not in STOP_WORDS:
-            out.append(_stem(low))
-    return out
+    return [token for raw in WORD_RE.findall(text) for token in _word_tokens(raw)]

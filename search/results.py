@@ -5,14 +5,16 @@ import bisect
 import functools
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from search.lexical_tokens import STOP_WORDS, _stem
 
 SNIPPET_CHARS = 240
+PREPARED_TEXTS = 8192   # section texts whose snippet data stays cached
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+SENTENCE_END_RE = re.compile(r"[.!?] ")   # SENTENCE_RE on whitespace-normalised text, much faster
 
 
 @dataclass
@@ -55,23 +57,26 @@ class ArticleResult:
                 "score": self.score, "best": self.best.to_json(), "more": [h.to_json() for h in self.more]}
 
 
-def group_by_article(hits: list[SectionHit], article_of: Sequence[str] | dict[int, str], k: int,
-                     more_per_article: int = 3) -> list[tuple[str, SectionHit, list[SectionHit]]]:
-    """Order-preserving grouping: each article appears once, at the rank of its best section;
-    up to ``more_per_article`` further sections of the same article are kept after it."""
-    order: list[str] = []
-    groups: dict[str, list[SectionHit]] = {}
-    for hit in hits:
-        art = article_of[hit.chunk]
-        if art not in groups:
-            if len(order) == k:
+def group_by_article(ranked: Iterable[int], article_of: Sequence[str] | Mapping[int, str],
+                     anchor_of: Sequence[str] | Mapping[int, str], k: int,
+                     more_per_article: int = 3) -> list[tuple[str, list[int]]]:
+    """Order-preserving grouping of ranked chunk numbers: each of the first ``k`` articles appears
+    once, at the rank of its best section, with up to ``more_per_article`` further sections (other
+    anchors) of it after that one. Returns (article, its kept chunks, best first) in rank order."""
+    groups: dict[str, list[int]] = {}   # insertion order is rank order
+    seen: set[tuple[str, str]] = set()
+    for chunk in ranked:
+        article = article_of[chunk]
+        kept = groups.get(article)
+        if kept is None:
+            if len(groups) == k:
                 continue
-            order.append(art)
-            groups[art] = []
-        same_anchor = any(h.anchor == hit.anchor for h in groups[art])
-        if len(groups[art]) <= more_per_article and not same_anchor:
-            groups[art].append(hit)
-    return [(art, groups[art][0], groups[art][1:]) for art in order]
+            kept = groups[article] = []
+        section = (article, anchor_of[chunk])
+        if len(kept) <= more_per_article and section not in seen:
+            kept.append(chunk)
+            seen.add(section)
+    return list(groups.items())
 
 
 WORD_RE = re.compile(r"[A-Za-z0-9][\w.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
@@ -82,9 +87,17 @@ def _key(word: str) -> str:
     return _stem(word.lower())
 
 
+@functools.lru_cache(maxsize=65536)
+def _term(word: str) -> str | None:
+    """A query word's highlight key; None for words shorter than 3 characters and stop words."""
+    return None if len(word) < 3 or word.lower() in STOP_WORDS else _key(word)
+
+
 def query_terms(query: str) -> set[str]:
     """Stemmed keys of the query's words and identifiers worth highlighting (≥ 3 characters, no stop words)."""
-    return {_key(t) for t in WORD_RE.findall(query) if len(t) >= 3 and t.lower() not in STOP_WORDS}
+    terms = set(map(_term, WORD_RE.findall(query)))
+    terms.discard(None)
+    return terms
 
 
 def _spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
@@ -99,33 +112,34 @@ class Prepared(NamedTuple):
     spans: dict[str, list[tuple[int, int]]]   # stemmed key → (start, end) of its words (≥ 3 characters)
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=PREPARED_TEXTS)
 def prepare(text: str) -> Prepared:
     text = " ".join(text.split())
     spans: dict[str, list[tuple[int, int]]] = {}
     for m in WORD_RE.finditer(text):
-        if m.end() - m.start() >= 3:
-            spans.setdefault(_key(m.group(0)), []).append((m.start(), m.end()))
-    return Prepared(text, [0] + [m.end() for m in SENTENCE_RE.finditer(text)], spans)
+        a, b = m.span()
+        if b - a >= 3:
+            spans.setdefault(_key(m[0]), []).append((a, b))
+    # white space is single spaces now, so SENTENCE_RE's sentence ends are just "[.!?] "
+    return Prepared(text, [0] + [m.end() for m in SENTENCE_END_RE.finditer(text)], spans)
 
 
 def _window(prep: Prepared, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int]]]:
     """(start, end) of the ``width``-character window beginning at the sentence with most distinct
     query terms (the first such sentence), and the spans of query terms inside it."""
-    starts, found = prep.sentence_starts, []
-    counts = [0] * len(starts)
-    for term in terms:
-        spans = prep.spans.get(term)
-        if spans:
-            found.extend(spans)
-            for sentence in {bisect.bisect_right(starts, a) - 1 for a, _ in spans}:
-                counts[sentence] += 1
+    matched = prep.spans.keys() & terms
     start, end = 0, len(prep.text)
     if end > width:
-        best = max(range(len(starts)), key=lambda n: (counts[n], -n))
-        start = max(0, min(starts[best], end - width))
+        starts = prep.sentence_starts
+        counts = [0] * len(starts)
+        for term in matched:
+            for sentence in {bisect.bisect_right(starts, a) - 1 for a, _ in prep.spans[term]}:
+                counts[sentence] += 1
+        start = max(0, min(starts[counts.index(max(counts))], end - width))
         end = start + width
-    return start, end, sorted((a - start, b - start) for a, b in found if a >= start and b <= end)
+    inside = [span for term in matched for span in prep.spans[term] if start <= span[0] and span[1] <= end]
+    inside.sort()
+    return start, end, [(a - start, b - start) for a, b in inside]
 
 
 def best_window(text: str, words: list[str], width: int = SNIPPET_CHARS) -> str:

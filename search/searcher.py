@@ -27,7 +27,7 @@ from search.ident_index import IdentifierMatch
 from search.identifiers import is_strong, normalize
 from search.lexical import top_k
 from search.lexical_tokens import tokenize
-from search.results import ArticleResult, SectionHit, Snippets, group_by_article
+from search.results import PREPARED_TEXTS, ArticleResult, SectionHit, Snippets, group_by_article, prepare
 
 MODES = ("hybrid", "dense", "lexical")
 TYPES = ("runbook", "faq", "reference")
@@ -62,10 +62,19 @@ class SearchResponse:
                 "results": [r.to_json() for r in self.results]}
 
 
-class _Ranked(NamedTuple):
-    chunk: int
-    anchor: str
-    score: float
+class _Candidates(NamedTuple):
+    """One query's candidate chunks (ascending chunk numbers) and each lane's score for them
+    (float64; NaN where the chunk is not among that lane's results)."""
+    chunks: np.ndarray
+    dense: np.ndarray
+    lexical: np.ndarray
+
+
+def _spread(chunks: np.ndarray, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """``scores`` of ``ids`` at their positions among the sorted ``chunks``; NaN elsewhere."""
+    out = np.full(len(chunks), np.nan)
+    out[np.searchsorted(chunks, ids)] = scores
+    return out
 
 
 class Searcher:
@@ -74,6 +83,11 @@ class Searcher:
         self.encoder = encoder
         self.config = config or SearchConfig()
         self._areas = {a["service_area"] for a in build.articles.values()}
+        self._anchors = [c["anchor"] for c in build.chunks]
+        self._sections = [self._section(c) for c in build.chunks]   # each hit's fixed fields, made once
+        if len(build.chunks) <= PREPARED_TEXTS:   # while the cache holds them all (~60 ms for 833):
+            for chunk in build.chunks:            # no query is the first to need a section's snippet data
+                prepare(chunk["text"])
 
     @property
     def areas(self) -> list[str]:
@@ -92,22 +106,34 @@ class Searcher:
         return np.array([i for i, aid in enumerate(self.build.chunk_article) if aid in keep], dtype=np.int64)
 
     # -- lanes -------------------------------------------------------------------------------
-    def _dense(self, vector: np.ndarray, allowed: np.ndarray | None, extra: list[int]) -> dict[int, float]:
-        ids, scores = dense.search(self.build.dense_index, vector, self.config.fusion.candidates, allowed)
-        out = {int(i): float(s) for i, s in zip(ids, scores)}
-        missing = [i for i in extra if i not in out]
-        for i, s in zip(missing, dense.scores_for(self.build.dense_index, vector, missing)):
-            out[i] = float(s)
-        return out
+    def _candidates(self, query: str, mode: str, allowed: np.ndarray | None,
+                    idents: dict[int, IdentifierMatch]) -> tuple[_Candidates, np.ndarray | None]:
+        """Each lane's top candidates (and, in hybrid mode, the identifier matches) with their lane
+        scores; every candidate gets its exact dense score. Also every chunk's BM25 score."""
+        n = self.config.fusion.candidates
+        lexical_all, lexical_ids, lexical_scores = None, np.zeros(0, dtype=np.int64), np.zeros(0)
+        if mode != "dense":
+            lexical_all = self.build.lexical.scores(tokenize(query))
+            lexical_ids, lexical_scores = top_k(lexical_all, n, self._mask(allowed, len(lexical_all)))
+        if mode == "lexical":
+            chunks, dense_scores = lexical_ids, np.full(len(lexical_ids), np.nan)
+        else:
+            # (running the sparse lanes in a thread while encoding was tried: it saved ~0.2 ms at one
+            # client but cost 40% of the throughput at 16 clients through GIL hand-offs)
+            vector = self.encoder.encode([query])[0]
+            extra = np.concatenate([lexical_ids, np.fromiter(idents, np.int64, len(idents))])
+            chunks, dense_scores = dense.candidates(self.build.dense_index, vector, n, allowed, extra,
+                                                    self.build.dense_vectors)
+        lanes = _Candidates(chunks, dense_scores.astype(np.float64), _spread(chunks, lexical_ids, lexical_scores))
+        return lanes, lexical_all
 
-    def _lexical(self, query: str, allowed: np.ndarray | None) -> tuple[dict[int, float], np.ndarray]:
-        all_scores = self.build.lexical.scores(tokenize(query))
-        mask = None
-        if allowed is not None:
-            mask = np.zeros(len(all_scores), dtype=bool)
-            mask[allowed] = True
-        ids, scores = top_k(all_scores, self.config.fusion.candidates, mask)
-        return {int(i): float(s) for i, s in zip(ids, scores)}, all_scores
+    @staticmethod
+    def _mask(allowed: np.ndarray | None, size: int) -> np.ndarray | None:
+        if allowed is None:
+            return None
+        mask = np.zeros(size, dtype=bool)
+        mask[allowed] = True
+        return mask
 
     def _identifiers(self, query: str, allowed: np.ndarray | None) -> dict[int, IdentifierMatch]:
         hits = self.build.identifiers.match(query)
@@ -128,76 +154,80 @@ class Searcher:
         if not query or not query.strip():
             raise QueryError("parameter 'q': empty query; type some words, an error code or paste a ticket")
         allowed = self._allowed(area, type, tag)
-        lexical, lexical_all = ({}, None) if mode == "dense" else self._lexical(query, allowed)
         idents = self._identifiers(query, allowed) if mode == "hybrid" else {}
-        dense_scores: dict[int, float] = {}
-        if mode != "lexical":
-            # (running the sparse lanes in a thread while encoding was tried: it saved ~0.2 ms at one
-            # client but cost 40% of the throughput at 16 clients through GIL hand-offs)
-            vector = self.encoder.encode([query])[0]
-            dense_scores = self._dense(vector, allowed, list(lexical) + list(idents) if mode == "hybrid" else [])
-        ranked = self._rank(mode, dense_scores, lexical, idents)
-        # group light (chunk, anchor, score) records first; full hits only for the sections kept
-        groups = [(aid, self._hit(best, dense_scores, lexical_all, idents),
-                   [self._hit(m, dense_scores, lexical_all, idents) for m in more])
-                  for aid, best, more in group_by_article([_Ranked(i, self.build.chunks[i]["anchor"], score)
-                                                           for i, score in ranked[:k * 8]],
-                                                          self.build.chunk_article, k)]
+        candidates, lexical_all = self._candidates(query, mode, allowed, idents)
+        ranked = self._rank(mode, candidates, idents, k * 8)
+        # group chunk numbers first; full hits only for the sections kept
+        groups = [(aid, [self._hit(i, ranked[i], mode, lexical_all, idents) for i in chunks])
+                  for aid, chunks in group_by_article(ranked, self.build.chunk_article, self._anchors, k)]
         snippets = Snippets(query)
-        for _aid, best, _more in groups:   # a snippet for each article's best section
+        for _aid, (best, *_more) in groups:   # a snippet for each article's best section
             best.snippet = snippets(self.build.chunks[best.chunk]["text"])
-        results = [self._article(aid, best, more) for aid, best, more in groups]
-        confident = self._confident(mode, results, dense_scores, lexical)
+        results = [self._article(aid, best, more) for aid, (best, *more) in groups]
+        confident = self._confident(mode, results, candidates)
         found = sorted({m for h in idents.values() for m in h.names})
         return SearchResponse(query, mode, results, confident, found, self.build.build_id,
                               (time.perf_counter() - started) * 1000)
 
-    def _rank(self, mode, dense_scores, lexical, idents) -> list[tuple[int, float]]:
+    def _rank(self, mode: str, candidates: _Candidates, idents: dict[int, IdentifierMatch],
+              limit: int) -> dict[int, float]:
+        """The ``limit`` best candidates, best first, as {chunk: score}: identifier tier first (a
+        tiered section's score is lifted by 1), then score, ties by chunk number."""
         if mode == "dense":
-            fused = dense_scores
+            fused = candidates.dense
         elif mode == "lexical":
-            fused = lexical
+            fused = candidates.lexical
         else:
-            fused = fusion.fuse(dense_scores, lexical, self.config.fusion)
-        # sort keys (-tier, -score, chunk): identifier tier first, then score, ties by chunk number
-        keyed = [(0, -score, i) for i, score in fused.items() if i not in idents]
-        for i, match in idents.items():
-            evidence = self.config.declared_boost * match.declared + self.config.found_boost * match.found
-            keyed.append((-1 if self._tiered(match) else 0, -(fused.get(i, 0.0) + evidence), i))
-        keyed.sort()
-        return [(i, -neg_score - neg_tier) for neg_tier, neg_score, i in keyed]
+            fused = fusion.fuse(candidates.dense, candidates.lexical, self.config.fusion)
+        evidence, tier = self._identifier_evidence(candidates.chunks, idents)
+        score = fused + evidence
+        order = np.lexsort((-score, -tier))[:limit]   # stable, and the chunks ascend: ties by chunk number
+        return dict(zip(candidates.chunks[order].tolist(), (score + tier)[order].tolist()))
 
-    @staticmethod
-    def _tiered(match: IdentifierMatch) -> bool:
-        return match.declared > 0 or any(is_strong(normalize(n)) for n in match.names)
+    def _identifier_evidence(self, chunks: np.ndarray,
+                             idents: dict[int, IdentifierMatch]) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate: the identifier boost added to its score, and 1.0 if it is in the
+        identifier tier (declares a query code, or its text holds a strong identifier of the query)."""
+        evidence, tier = np.zeros(len(chunks)), np.zeros(len(chunks))
+        if idents:
+            names = set().union(*(m.names for m in idents.values()))
+            strong = {n for n in names if is_strong(normalize(n))}
+            at = np.searchsorted(chunks, np.fromiter(idents, np.int64, len(idents)))
+            evidence[at] = [self.config.declared_boost * m.declared + self.config.found_boost * m.found
+                            for m in idents.values()]
+            tier[at] = [m.declared > 0 or not m.names.isdisjoint(strong) for m in idents.values()]
+        return evidence, tier
 
-    def _hit(self, ranked: "_Ranked", dense_scores, lexical_all, idents) -> SectionHit:
-        i, score = ranked.chunk, ranked.score
-        chunk = self.build.chunks[i]
+    def _section(self, chunk: dict) -> tuple[str, str, list[str], str]:
+        """A chunk's anchor, heading (its article's title for the intro), heading path and deep link."""
         article = self.build.articles[chunk["article_id"]]
+        url = article["url"] + (f"#{chunk['anchor']}" if chunk["anchor"] else "")
+        return chunk["anchor"], chunk["heading"] or article["title"], chunk["heading_path"], url
+
+    def _hit(self, i: int, score: float, mode: str, lexical_all: np.ndarray | None,
+             idents: dict[int, IdentifierMatch]) -> SectionHit:
         lanes = (["identifier"] if i in idents else []) + \
                 (["lexical"] if lexical_all is not None and lexical_all[i] > 0 else []) + \
-                (["dense"] if i in dense_scores else [])
+                (["dense"] if mode != "lexical" else [])   # every candidate has a dense score then
         names = sorted(idents[i].names) if i in idents else []
-        url = article["url"] + (f"#{chunk['anchor']}" if chunk["anchor"] else "")
-        return SectionHit(i, chunk["anchor"], chunk["heading"] or article["title"], chunk["heading_path"], url,
-                          round(float(score), 6), lanes, names)
+        return SectionHit(i, *self._sections[i], round(score, 6), lanes, names)
 
     def _article(self, aid: str, best: SectionHit, more: list[SectionHit]) -> ArticleResult:
         a = self.build.articles[aid]
         return ArticleResult(aid, a["title"], a["type"], a["service_area"], a["url"], a["stable_url"],
                              best.score, best, more)
 
-    def _confident(self, mode, results, dense_scores, lexical) -> bool:
+    def _confident(self, mode: str, results: list[ArticleResult], candidates: _Candidates) -> bool:
         if not results:
             return False
         best = results[0].best
         if "identifier" in best.lanes:
             return True
         if mode == "lexical":
-            return lexical.get(best.chunk, 0.0) >= self.config.min_lexical_score
-        top_dense = max((dense_scores.get(h.chunk, 0.0) for r in results[:3] for h in [r.best, *r.more]), default=0.0)
-        return top_dense >= self.config.min_dense_score
+            at = np.searchsorted(candidates.chunks, best.chunk)
+            return bool(candidates.lexical[at] >= self.config.min_lexical_score)
+        top = np.searchsorted(candidates.chunks, [h.chunk for r in results[:3] for h in [r.best, *r.more]])
+        return bool(candidates.dense[top].max() >= self.config.min_dense_score)
 
 
 def open_searcher(settings, encoder: Encoder | None = None, config: SearchConfig | None = None,

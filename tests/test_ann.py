@@ -44,3 +44,18 @@ def test_scores_for_matches_search_scores():
     index, _ = dense.build_index(vectors, 10**6)
     ids, scores = dense.search(index, vectors[3], 5)
     np.testing.assert_allclose(dense.scores_for(index, vectors[3], ids.tolist()), scores, rtol=1e-5)
+
+
+def test_candidates_are_the_top_n_plus_extra_ids_with_exact_scores():
+    """Scored from the stored vectors in numpy (flat), or searched (flat without them, HNSW)."""
+    rng = np.random.default_rng(3)
+    vectors = _clustered(3000, 32, rng)
+    allowed = np.arange(0, 3000, 3)
+    flat, _ = dense.build_index(vectors, 10**6)
+    hnsw, _ = dense.build_index(vectors, 100)
+    for index, stored in ((flat, dense.flat_vectors(flat)), (flat, None), (hnsw, dense.flat_vectors(hnsw))):
+        for only in (None, allowed):
+            ids, scores = dense.candidates(index, vectors[9], 10, only, np.array([5, 2999, 5]), stored)
+            top, _ = dense.search(index, vectors[9], 10, only)
+            assert ids.tolist() == sorted(set(top.tolist()) | {5, 2999})
+            np.testing.assert_allclose(scores, dense.scores_for(index, vectors[9], ids), rtol=1e-5)

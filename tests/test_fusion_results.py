@@ -4,38 +4,56 @@ from __future__ import annotations
 import html
 import re
 
+import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from search import fusion
-from search.results import SectionHit, best_window, group_by_article, highlight, query_terms, snippet
+from search.results import best_window, group_by_article, highlight, query_terms, snippet
+
+
+def aligned(*lanes: dict[int, float]) -> tuple[list[int], list[np.ndarray]]:
+    """Lanes given as {chunk: score} as fusion takes them: arrays over the sorted union of chunks."""
+    chunks = sorted(set().union(*lanes))
+    return chunks, [np.array([lane.get(c, np.nan) for c in chunks]) for lane in lanes]
+
+
+def best(chunks: list[int], fused: np.ndarray) -> int:
+    return chunks[int(np.argmax(fused))]
 
 
 def test_rrf_rewards_agreement_and_respects_weights():
-    dense = {1: 0.9, 2: 0.8, 3: 0.1}
-    lexical = {2: 12.0, 3: 11.0, 4: 1.0}
-    fused = fusion.rrf([dense, lexical], [0.5, 0.5], k=60)
-    assert max(fused, key=fused.get) == 2            # ranked high by both lanes
-    heavy_dense = fusion.rrf([dense, lexical], [1.0, 0.0], k=60)
-    assert max(heavy_dense, key=heavy_dense.get) == 1
+    chunks, (dense, lexical) = aligned({1: 0.9, 2: 0.8, 3: 0.1}, {2: 12.0, 3: 11.0, 4: 1.0})
+    assert best(chunks, fusion.rrf([dense, lexical], [0.5, 0.5], k=60)) == 2     # ranked high by both lanes
+    assert best(chunks, fusion.rrf([dense, lexical], [1.0, 0.0], k=60)) == 1
+    assert fusion.rrf([dense, lexical], [1.0, 0.0], k=60)[3] == 0.0              # chunk 4: not a dense result
+
+
+def test_ranks_break_ties_by_position_and_skip_missing():
+    np.testing.assert_array_equal(fusion.ranks(np.array([2.0, np.nan, 5.0, 2.0])), [2.0, np.nan, 1.0, 3.0])
 
 
 def test_minmax_and_distribution_scale_into_unit_interval():
-    assert fusion.minmax({1: 5.0, 2: 10.0, 3: 7.5}) == {1: 0.0, 2: 1.0, 3: 0.5}
-    assert fusion.minmax({1: 3.0}) == {1: 1.0}
-    scaled = fusion.distribution({i: float(i) for i in range(20)})
-    assert all(0.0 <= v <= 1.0 for v in scaled.values())
+    np.testing.assert_array_equal(fusion.minmax(np.array([5.0, 10.0, 7.5])), [0.0, 1.0, 0.5])
+    np.testing.assert_array_equal(fusion.minmax(np.array([3.0, np.nan])), [1.0, np.nan])
+    assert np.isnan(fusion.minmax(np.full(2, np.nan))).all()                    # a lane with no results
+    scaled = fusion.distribution(np.arange(20.0))
+    assert ((0.0 <= scaled) & (scaled <= 1.0)).all()
     assert scaled[19] > scaled[10] > scaled[0]
+
+
+def test_convex_gives_a_chunk_missing_from_a_lane_zero_there():
+    _, (dense, lexical) = aligned({1: 0.2, 2: 0.6, 3: 1.0}, {1: 4.0, 2: 8.0})
+    np.testing.assert_allclose(fusion.convex(dense, lexical, 0.6), [0.0, 0.6 * 0.5 + 0.4, 0.6])
 
 
 def test_distribution_fusion_lets_a_confident_lane_win():
     # The lexical lane has one hit far above its others; the dense lane is flat.
-    dense = {i: 0.50 + 0.001 * i for i in range(30)}
-    lexical = {7: 30.0, **{i: 2.0 for i in range(10, 30)}}
-    fused = fusion.dbsf(dense, lexical, 0.5)
-    assert max(fused, key=fused.get) == 7
-    convex = fusion.convex(dense, lexical, 0.5)
-    assert max(convex, key=convex.get) == 7
+    chunks, (dense, lexical) = aligned({i: 0.50 + 0.001 * i for i in range(30)},
+                                       {7: 30.0, **{i: 2.0 for i in range(10, 30)}})
+    assert best(chunks, fusion.dbsf(dense, lexical, 0.5)) == 7
+    assert best(chunks, fusion.convex(dense, lexical, 0.5)) == 7
+    assert best(chunks, fusion.adaptive(dense, lexical, 0.5)) == 7
 
 
 def test_fusion_config_rejects_unknown_method():
@@ -43,17 +61,16 @@ def test_fusion_config_rejects_unknown_method():
         fusion.FusionConfig(method="magic")
 
 
-def _hit(chunk: int, anchor: str) -> SectionHit:
-    return SectionHit(chunk, anchor, anchor, [anchor], f"a/#{anchor}", 1.0 / (chunk + 1), ["dense"], [])
-
-
 def test_group_by_article_keeps_best_section_first_and_order():
-    hits = [_hit(0, "x"), _hit(1, "y"), _hit(2, "z"), _hit(3, "w"), _hit(4, "x")]
     article_of = {0: "A", 1: "B", 2: "A", 3: "C", 4: "A"}
-    groups = group_by_article(hits, article_of, k=2)
-    assert [g[0] for g in groups] == ["A", "B"]
-    assert groups[0][1].anchor == "x"
-    assert [h.anchor for h in groups[0][2]] == ["z"]  # duplicate anchor 'x' (part 2) dropped
+    anchor_of = {0: "x", 1: "y", 2: "z", 3: "w", 4: "x"}
+    groups = group_by_article([0, 1, 2, 3, 4], article_of, anchor_of, k=2)
+    assert groups == [("A", [0, 2]), ("B", [1])]   # chunk 4 repeats A's anchor 'x' (part 2): dropped
+
+
+def test_group_by_article_keeps_at_most_more_per_article():
+    groups = group_by_article(range(6), ["A"] * 6, ["a", "b", "c", "d", "e", "f"], k=5, more_per_article=3)
+    assert groups == [("A", [0, 1, 2, 3])]
 
 
 def test_highlight_escapes_before_marking():

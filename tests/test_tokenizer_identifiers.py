@@ -1,9 +1,12 @@
 """The lexical tokenizer and identifier extraction keep codes whole and index their parts."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from search import identifiers
+from search.ident_index import _trie_pattern
 from search.lexical_tokens import tokenize
 
 
@@ -50,3 +53,13 @@ def test_normalize_unifies_http_forms():
 def test_strong_identifiers():
     assert identifiers.is_strong("err_hls_403") and identifiers.is_strong("http 416")
     assert not identifiers.is_strong("http 200") and not identifiers.is_strong("youtube")
+
+
+def test_declared_trie_pattern_matches_like_the_longest_first_alternation():
+    keys = ["503 slow down", "503 slow", "latency_mode", "latency", "err_x", "err_x_2", "ab-c"]
+    alternation = "(?:" + "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True)) + ")"
+    text = ("got 503 slow down, then 503 slowly 503 slow; latency_mode=1 latency err_x_2 err_x_3 err_x "
+            "ab-c ab-cd xlatency")
+    for pattern in (_trie_pattern(keys), alternation):
+        assert re.findall(r"(?<![\w.-])" + pattern + r"(?![\w-])", text) == \
+            ["503 slow down", "503 slow", "latency_mode", "latency", "err_x_2", "err_x", "ab-c"]
