@@ -12,6 +12,7 @@ from flask import Flask
 
 from search.encoder import Encoder
 from search.service import api, errors, site
+from search.service.fast_search import FastSearch
 from search.service.holder import IndexHolder
 from search.service.json_provider import CompactJSONProvider
 from search.service.links import LinkStore, open_store
@@ -53,4 +54,5 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     app.register_blueprint(api.bp)
     app.register_blueprint(site.bp)
     app.after_request(site.add_security_headers)
+    app.wsgi_app = FastSearch(app)
     return app

@@ -17,8 +17,12 @@ class CompactJSONProvider(DefaultJSONProvider):
     _encoder = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False,
                                 default=DefaultJSONProvider.default)
 
+    def encode(self, obj) -> str:
+        """The body ``jsonify(obj)`` writes outside debug mode (ASCII only)."""
+        return self._encoder.encode(obj) + "\n"
+
     def response(self, *args, **kwargs):
         if self._app.debug:
             return super().response(*args, **kwargs)
-        body = self._encoder.encode(self._prepare_response_obj(args, kwargs))
-        return self._app.response_class(body + "\n", mimetype=self.mimetype)
+        body = self.encode(self._prepare_response_obj(args, kwargs))
+        return self._app.response_class(body, mimetype=self.mimetype)

@@ -95,7 +95,8 @@ SECURITY_HEADERS = {
 
 def add_security_headers(response: Response) -> Response:
     """Every response: this site's CSP, and each other security header unless the view set its own
-    (one pass over the headers instead of a case-insensitive scan per header)."""
+    (one pass over the headers instead of a case-insensitive scan per header). fast_search.py sends
+    the same headers for GET /api/search."""
     headers = response.headers
     headers["Content-Security-Policy"] = current_app.config["KB_CSP"]
     present = {key.lower() for key in headers.keys()}
