@@ -10,9 +10,10 @@ def _gunicorn_app(settings, threads: int):
     class KBApplication(BaseApplication):
         def load_config(self):
             options = {"bind": f"{settings.host}:{settings.port}", "workers": settings.workers,
-                       "worker_class": "gthread", "threads": threads, "timeout": 60, "graceful_timeout": 20,
-                       "keepalive": 5, "accesslog": None, "errorlog": "-", "loglevel": "info",
-                       "proc_name": "kb-serve", "control_socket_disable": True}
+                       "worker_class": "kb_cli.gunicorn_worker.KeepAliveThreadWorker",   # gthread, see there
+                       "threads": threads, "timeout": 60, "graceful_timeout": 20, "keepalive": 5,
+                       "accesslog": None, "errorlog": "-", "loglevel": "info", "proc_name": "kb-serve",
+                       "control_socket_disable": True}
             for key, value in options.items():
                 self.cfg.set(key, value)
 

@@ -2,12 +2,22 @@
 """Bounded HTTP load against the production server (gunicorn via `kb serve`) on 127.0.0.1.
 
     python scripts/load_test.py [--seconds 30] [--clients 1,4,16] [--backends onnx,torch] [--workers 2]
+                                [--client lean|stdlib]
 
 For each query-encoder backend: start `kb serve` on a free port over the current KB index, record
 its cold start (spawn → /readyz 200) and per-worker RSS, then run each client count for the given
 duration with keep-alive connections, querying /api/search with ticket texts (≤ 512 chars).
 Prints requests/s, latency p50/p95/p99 and errors as a Markdown table. Everything is bounded in
 time; nothing but 127.0.0.1 is contacted.
+
+The client's own work is inside every measured latency, so by default each client thread uses
+`LeanConnection`: a real HTTP/1.1 keep-alive client (request line + Host header; reads the status
+line and headers, requires Content-Length, reads exactly that many body bytes, counts any status
+other than 200 as an error, reconnects after "Connection: close" or a failure). Python's
+http.client does the same job through a buffered file object and email.parser, which costs
+≈ 0.1 ms more per request on this machine; `--client stdlib` measures with it instead (figures in
+docs/performance.md before 2026-11-24 were taken that way). Both encoders are measured with the
+same client.
 """
 from __future__ import annotations
 
@@ -82,14 +92,81 @@ def start_server(backend: str, workers: int, extra_env: dict | None = None) -> t
     raise SystemExit(f"server with backend {backend} did not become ready")
 
 
-def run_clients(port: int, clients: int, seconds: float, queries: list[str], params: str = "k=10") -> dict:
+class LeanConnection:
+    """One keep-alive HTTP/1.1 connection for GET requests (see the module docstring)."""
+
+    def __init__(self, host: str, port: int, timeout: float = 30):
+        self.address, self.timeout = (host, port), timeout
+        self.host_header = f"Host: {host}:{port}\r\n\r\n".encode("ascii")
+        self.sock: socket.socket | None = None
+        self.pending = b""   # bytes read past the previous response (none expected: no pipelining)
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        """Send ``GET path`` and read the whole response: (status, body)."""
+        if self.sock is None:
+            self.sock = socket.create_connection(self.address, timeout=self.timeout)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.pending = b""
+        self.sock.sendall(b"GET " + path.encode("ascii") + b" HTTP/1.1\r\n" + self.host_header)
+        data = self.pending
+        while (end := data.find(b"\r\n\r\n")) < 0:
+            data += self._recv()
+        lines = data[:end].decode("latin-1").split("\r\n")
+        version, status, _reason = (lines[0] + " ").split(" ", 2)
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if not version.startswith("HTTP/1.") or "content-length" not in headers:
+            raise http.client.HTTPException(f"unexpected response head: {lines[:1]}")
+        size = end + 4 + int(headers["content-length"])
+        while len(data) < size:
+            data += self._recv()
+        body, self.pending = data[end + 4:size], data[size:]
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return int(status), body
+
+    def _recv(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise http.client.RemoteDisconnected("server closed the connection")
+        return chunk
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+
+
+class StdlibConnection:
+    """The same interface over http.client (``--client stdlib``)."""
+
+    def __init__(self, host: str, port: int, timeout: float = 30):
+        self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        self.conn.request("GET", path)
+        response = self.conn.getresponse()
+        return response.status, response.read()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+CLIENTS = {"lean": LeanConnection, "stdlib": StdlibConnection}
+
+
+def run_clients(port: int, clients: int, seconds: float, queries: list[str], params: str = "k=10",
+                client: str = "lean") -> dict:
     """``clients`` keep-alive connections querying /api/search?<params>&q=… for ``seconds``."""
+    connection = CLIENTS[client]
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
     stop = time.monotonic() + seconds
 
     def worker(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = connection("127.0.0.1", port)
         i = n
         while time.monotonic() < stop:
             q = queries[i % len(queries)]
@@ -97,17 +174,15 @@ def run_clients(port: int, clients: int, seconds: float, queries: list[str], par
             path = f"/api/search?{params}&q=" + urllib.parse.quote(q)
             start = time.perf_counter()
             try:
-                conn.request("GET", path)
-                response = conn.getresponse()
-                response.read()
-                if response.status != 200:
+                status, _body = conn.get(path)
+                if status != 200:
                     errors[n] += 1
-            except (OSError, http.client.HTTPException):
+            except (OSError, ValueError, http.client.HTTPException):
                 errors[n] += 1
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 continue
             latencies[n].append(time.perf_counter() - start)
+        conn.close()
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
     began = time.perf_counter()
@@ -130,6 +205,7 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--backends", default="onnx,torch")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--client", choices=sorted(CLIENTS), default="lean", help="HTTP client (see above)")
     args = parser.parse_args()
     queries = [json.loads(line)["text"][:512] for line in open(ROOT / "eval" / "tickets.jsonl", encoding="utf-8")]
     rows, starts = [], []
@@ -138,7 +214,7 @@ def main() -> None:
         try:
             time.sleep(1.0)
             for clients in (int(c) for c in args.clients.split(",")):
-                result = run_clients(port, clients, args.seconds, queries)
+                result = run_clients(port, clients, args.seconds, queries, client=args.client)
                 rows.append((backend, clients, result))
                 print(f"{backend} {clients} clients: {result}", file=sys.stderr, flush=True)
             workers = children(proc.pid)
@@ -147,7 +223,7 @@ def main() -> None:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=60)
     print(f"# HTTP load ({args.seconds:.0f} s per step, gunicorn {args.workers} workers × 4 threads, 127.0.0.1, "
-          f"`python scripts/load_test.py`)\n")
+          f"{args.client} client, `python scripts/load_test.py`)\n")
     print("| query encoder | clients | requests | req/s | p50 ms | p95 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for backend, clients, r in rows:

@@ -38,6 +38,36 @@ def test_search_bad_parameters_are_400_naming_the_parameter(client, query, fragm
     assert fragment in error["message"]
 
 
+def test_fast_search_matches_the_flask_view(app, monkeypatch):
+    """GET /api/search is answered by search/service/fast_search.py before Flask routes it; the Flask
+    view (still serving HEAD) answers the same requests with the same status, headers and body."""
+    import re
+
+    from werkzeug.test import Client
+
+    fast, flask = app.test_client(), Client(app.wsgi_app.flask_wsgi_app)
+
+    def seen(response):
+        body = re.sub(rb'"took_ms":[0-9.e+-]+', b"", response.get_data())   # a timing: differs run to run
+        assert int(response.headers["Content-Length"]) == len(response.get_data())
+        return response.status, [h for h in response.headers.items() if h[0] != "Content-Length"], body
+
+    queries = ["q=6007&k=1", "q=hls%20403%20fragLoadError&mode=lexical&area=player&k=3", "q=a&q=b&k=2&k=x",
+               "q=%ff%fe+caf%C3%A9", "q=", "k=3", "q=a&k=ten", "q=a&mode=fuzzy", "q=a&type=novel", "q=" + "x" * 513]
+    for query in queries:
+        assert seen(fast.get(f"/api/search?{query}")) == seen(flask.get(f"/api/search?{query}")), query
+
+    class Broken:
+        def search(self, *args, **kwargs):
+            raise RuntimeError("boom")
+
+    for searcher, status in ((None, "503 SERVICE UNAVAILABLE"), (Broken(), "500 INTERNAL SERVER ERROR")):
+        monkeypatch.setattr(app.extensions["kb"].holder, "searcher", searcher)
+        response = fast.get("/api/search?q=6007")
+        assert response.status == status and seen(response) == seen(flask.get("/api/search?q=6007"))
+        assert "boom" not in response.get_data(as_text=True)
+
+
 def test_suggest_cleans_ticket_and_records_suggestions(client):
     ticket = {"ticket_id": "ZD-1001", "subject": "Playback broken",
               "body": "Hello support,\n\nOur players fail with Shaka error 6007 since this morning.\n"

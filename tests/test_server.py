@@ -36,6 +36,33 @@ def test_real_server_serves_site_and_api(server):
     assert status == 400 and body["error"]["code"] == "invalid_parameter"
 
 
+def test_keep_alive_connection_back_to_back_pipelined_and_after_idle(server):
+    """kb_cli.gunicorn_worker serves a connection's next request on the same thread when it comes at
+    once (or is already buffered) and hands an idle connection back to gthread's main loop."""
+    import http.client
+    import socket
+    from urllib.parse import urlsplit
+
+    port = urlsplit(server[0]).port
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.connect()
+    sock = conn.sock
+    for pause in [0] * 20 + [0.1, 0.3, 0]:   # back to back, then idle longer than the linger
+        time.sleep(pause)
+        conn.request("GET", "/api/search?q=6007&k=1")
+        response = conn.getresponse()
+        assert response.status == 200 and json.loads(response.read())["results"][0]["article_id"] == "FAQ-DRM-001"
+    assert conn.sock is sock   # one connection throughout
+    conn.close()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 2
+                    + b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := raw.recv(65536):
+            data += chunk
+    assert data.count(b"HTTP/1.1 200 OK") == 3 and data.count(b'{"status":"ok"}') == 2 and b'"status":"ready"' in data
+
+
 def test_hot_swap_during_requests(server):
     from search.corpus import parse_corpus
     from search.indexer import build_index

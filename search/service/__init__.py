@@ -12,7 +12,9 @@ from flask import Flask
 
 from search.encoder import Encoder
 from search.service import api, errors, site
+from search.service.fast_search import FastSearch
 from search.service.holder import IndexHolder
+from search.service.json_provider import CompactJSONProvider
 from search.service.links import LinkStore, open_store
 from search.service.ratelimit import RateLimiter
 from search.settings import Settings, load_settings
@@ -38,7 +40,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     app.url_map.converters["sitepath"] = site.SitePathConverter
     # absolute: Flask resolves relative paths against the package, not the working directory
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, KB_SITE_DIR=str(Path(settings.site_dir).resolve()))
-    app.json.sort_keys = False
+    app.json = CompactJSONProvider(app)   # keys in insertion order
     hashes, _others = site.theme_script_hashes(Path(settings.site_dir)) if Path(settings.site_dir).is_dir() else ([], [])
     app.config["KB_CSP"] = site.content_security_policy(hashes)
     holder = IndexHolder(settings, encoder)
@@ -52,4 +54,5 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     app.register_blueprint(api.bp)
     app.register_blueprint(site.bp)
     app.after_request(site.add_security_headers)
+    app.wsgi_app = FastSearch(app)
     return app

@@ -23,18 +23,18 @@ def _state():
     return current_app.extensions["kb"]
 
 
-def _searcher():
-    searcher = _state().holder.searcher
+def _searcher(state):
+    searcher = state.holder.searcher
     if searcher is None:
-        raise ApiError(503, "index_not_ready", _state().holder.error or "the search index is not loaded yet",
+        raise ApiError(503, "index_not_ready", state.holder.error or "the search index is not loaded yet",
                        {"Retry-After": "5"})
     return searcher
 
 
-def _rate_limit() -> None:
-    allowed, retry_after = _state().limiter.hit(request.remote_addr or "unknown")
+def _rate_limit(state, client: str | None) -> None:
+    allowed, retry_after = state.limiter.hit(client or "unknown")
     if not allowed:
-        raise ApiError(429, "rate_limited", f"more than {_state().settings.rate_limit_per_minute} requests per "
+        raise ApiError(429, "rate_limited", f"more than {state.settings.rate_limit_per_minute} requests per "
                        f"minute from this client; retry after {retry_after} s", {"Retry-After": str(retry_after)})
 
 
@@ -49,8 +49,8 @@ def _require_token() -> None:
                        {"WWW-Authenticate": "Bearer"})
 
 
-def _int_param(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
+def _int_param(args, name: str, default: int, low: int, high: int) -> int:
+    raw = args.get(name)
     if raw is None:
         return default
     try:
@@ -71,23 +71,29 @@ def _store_call(fn, *args):
         raise ApiError(503, "database_unavailable", str(exc), {"Retry-After": "5"}) from None
 
 
-@bp.get("/api/search")
-def search():
-    _rate_limit()
-    q = request.args.get("q", "")
+def search_body(state, args, client: str | None) -> dict:
+    """The JSON body of ``GET /api/search?<args>`` from ``client`` (its address), or ``ApiError``.
+    Flask's request cycle is skipped for GET (``fast_search.py``), so nothing here may use
+    ``request`` or ``current_app``."""
+    _rate_limit(state, client)
+    q = args.get("q", "")
     if not q.strip():
         raise ApiError(400, "invalid_parameter", "parameter 'q': required; give words, an error code or a ticket excerpt")
     if len(q) > MAX_QUERY:
         raise ApiError(400, "invalid_parameter", f"parameter 'q': {len(q)} characters, the limit is {MAX_QUERY}; "
                        "paste long tickets into POST /api/suggest")
-    k = _int_param("k", 10, 1, 50)
+    k = _int_param(args, "k", 10, 1, 50)
     try:
-        response = _searcher().search(q, k=k, mode=request.args.get("mode", "hybrid"),
-                                      area=request.args.get("area") or None, type=request.args.get("type") or None,
-                                      tag=request.args.get("tag") or None)
+        response = _searcher(state).search(q, k=k, mode=args.get("mode", "hybrid"), area=args.get("area") or None,
+                                           type=args.get("type") or None, tag=args.get("tag") or None)
     except QueryError as exc:
         raise ApiError(400, "invalid_parameter", str(exc)) from None
-    return jsonify(response.to_json())
+    return response.to_json()
+
+
+@bp.get("/api/search")
+def search():   # GET is answered by fast_search.FastSearch before Flask routes it (HEAD and debug mode come here)
+    return jsonify(search_body(_state(), request.args, request.remote_addr))
 
 
 def _ticket_from_request() -> tuple[str | None, str, str]:
@@ -112,7 +118,7 @@ def _ticket_from_request() -> tuple[str | None, str, str]:
 
 @bp.post("/api/suggest")
 def suggest():
-    _rate_limit()
+    _rate_limit(_state(), request.remote_addr)
     ticket_id, subject, body = _ticket_from_request()
     if not body.strip():
         raise ApiError(400, "invalid_body", "body: empty ticket; paste the ticket text")
@@ -121,9 +127,9 @@ def suggest():
                        "trim pasted logs to the relevant part")
     if len(subject) > MAX_SUBJECT:
         raise ApiError(400, "invalid_field", f"field 'subject': {len(subject)} characters, the limit is {MAX_SUBJECT}")
-    k = _int_param("k", 5, 1, 50)
+    k = _int_param(request.args, "k", 5, 1, 50)
     cleaned = clean_ticket(body, subject)
-    searcher = _searcher()  # one searcher for the whole request: chunk numbers belong to its build
+    searcher = _searcher(_state())  # one searcher for the whole request: chunk numbers belong to its build
     response = searcher.search(cleaned.query[:4000] or body[:4000], k=k)
     request_id = uuid.uuid4().hex
     suggestions = []
@@ -146,7 +152,7 @@ def suggest():
 
 @bp.get("/api/articles/<article_id>")
 def article(article_id: str):
-    build = _searcher().build
+    build = _searcher(_state()).build
     meta = build.articles.get(article_id)
     if meta is None:
         raise ApiError(404, "unknown_article", f"no article with id {article_id!r}")
@@ -186,7 +192,7 @@ def _link_body() -> dict:
 def add_link():
     _require_token()
     body = _link_body()
-    build = _searcher().build
+    build = _searcher(_state()).build
     if body["article_id"] not in build.articles:
         raise ApiError(404, "unknown_article", f"field 'article_id': no article with id {body['article_id']!r}")
     anchors = {c["anchor"] for c in build.chunks if c["article_id"] == body["article_id"]}
@@ -201,7 +207,7 @@ def add_link():
 @bp.get("/api/links")
 def list_links():
     ticket_id, article_id = request.args.get("ticket_id"), request.args.get("article_id")
-    limit = _int_param("limit", 100, 1, 500)
+    limit = _int_param(request.args, "limit", 100, 1, 500)
     if "\x00" in (ticket_id or "") + (article_id or ""):   # PostgreSQL text cannot hold NUL: no such link anywhere
         raise ApiError(400, "invalid_parameter", "parameters 'ticket_id' and 'article_id' must not contain NUL")
     links = _store_call(_state().store.links, ticket_id or None, article_id or None, limit, bool(ticket_id or article_id))

@@ -7,6 +7,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+INTERNAL_MESSAGE = "internal error; the server log has the details"
 
 
 class ApiError(Exception):
@@ -17,8 +18,12 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
 
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
 def error_response(status: int, code: str, message: str, headers: dict | None = None):
-    response = jsonify({"error": {"code": code, "message": message}})
+    response = jsonify(error_body(code, message))
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -53,7 +58,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # never a stack trace to the client
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "internal_error", "internal error; the server log has the details")
+        return error_response(500, "internal_error", INTERNAL_MESSAGE)
 
 
 def _is_api(path: str) -> bool:
