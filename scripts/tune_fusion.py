@@ -2,6 +2,8 @@
 """Study fusion settings on the KB's own labelled tickets (never on the public sets).
 
     python scripts/tune_fusion.py [--tickets eval/tickets.jsonl] [--site-dir site] [--data-dir data]
+        [--methods confidence,convex,rrf,dbsf] [--weights 0.3,0.4,0.5,0.6,0.7]
+        [--declared 0.5,1,2] [--found 0,0.25,0.5]
 
 Prints one line per configuration: Recall@5, MRR@10, nDCG@10 and identifier Hit@1 of hybrid
 search. Query vectors are computed once and reused across configurations.
@@ -43,12 +45,17 @@ def main() -> None:
     parser.add_argument("--tickets", default="eval/tickets.jsonl")
     parser.add_argument("--site-dir", default="site")
     parser.add_argument("--data-dir", default="data")
+    parser.add_argument("--methods", default="confidence,convex,rrf,dbsf", help="comma-separated fusion methods")
+    parser.add_argument("--weights", default="0.3,0.4,0.5,0.6,0.7", help="dense weights (α) to try")
+    parser.add_argument("--declared", default="0.5,1,2", help="declared-identifier boosts to try")
+    parser.add_argument("--found", default="0,0.25,0.5", help="found-identifier boosts to try")
     args = parser.parse_args()
+    floats = lambda text: [float(x) for x in text.split(",")]  # noqa: E731
     settings = load_settings(None, {"site_dir": args.site_dir, "data_dir": args.data_dir})
     base = open_searcher(settings)
     encoder = CachedEncoder(base.encoder)
     queries = load_tickets(Path(args.tickets), base.build.articles)
-    grid = itertools.product(("rrf", "convex", "dbsf"), (0.3, 0.4, 0.5, 0.6, 0.7), (0.5, 1.0, 2.0), (0.0, 0.25, 0.5))
+    grid = itertools.product(args.methods.split(","), floats(args.weights), floats(args.declared), floats(args.found))
     print("method  dense_w  declared  found |  R@5    MRR   nDCG  idHit@1")
     for method, alpha, declared, found in grid:
         config = SearchConfig(fusion=FusionConfig(method=method, dense_weight=alpha), declared_boost=declared,

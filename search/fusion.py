@@ -16,6 +16,11 @@ Methods studied (results in docs/retrieval.md):
   with weights. A lane whose best hit stands far above its other candidates keeps a high score;
   a lane whose scores are flat contributes little. This is the per-query weighting.
 * ``adaptive`` — convex combination whose dense weight is set per query from each lane's peak.
+* ``confidence`` (the default) — convex combination whose dense weight is set per query from how
+  sure each lane is in absolute terms: the dense lane's best cosine, and the lexical lane's best
+  BM25 score as a fraction of the best score this query could reach in this index (the sum of each
+  query token's highest stored score, its *ceiling*). Both confidences lie in [0, 1] on every
+  corpus, so one α serves corpora where either lane is the stronger one.
 """
 from __future__ import annotations
 
@@ -28,8 +33,8 @@ Scores = np.ndarray   # float64 per candidate chunk; NaN: not among this lane's 
 
 @dataclass(frozen=True)
 class FusionConfig:
-    method: str = "convex"        # rrf | convex | dbsf | adaptive
-    dense_weight: float = 0.5     # α for convex; lane weight for rrf/dbsf (lexical gets 1 − α)
+    method: str = "confidence"    # confidence | convex | rrf | dbsf | adaptive
+    dense_weight: float = 0.6     # α for convex/confidence; lane weight for rrf/dbsf (lexical gets 1 − α)
     rrf_k: int = 60
     candidates: int = 100         # per lane, before fusion
 
@@ -123,14 +128,33 @@ def adaptive(dense: Scores, lexical: Scores, alpha: float) -> Scores:
     return convex(dense, lexical, weight)
 
 
+def confidence_weight(dense: Scores, lexical: Scores, alpha: float, lexical_ceiling: float) -> float:
+    """The dense weight for one query: α·c_d / (α·c_d + (1−α)·c_l), where c_d is the dense lane's
+    best cosine (floored at 0) and c_l the lexical lane's best BM25 score over ``lexical_ceiling``
+    (the best score the query's tokens could reach in this index). α when neither lane is sure."""
+    best_dense = np.fmax.reduce(dense, initial=0.0)
+    best_lexical = np.fmax.reduce(lexical, initial=0.0)
+    sure_dense = alpha * float(best_dense)
+    sure_lexical = (1 - alpha) * (float(best_lexical) / lexical_ceiling if lexical_ceiling > 0 else 0.0)
+    total = sure_dense + sure_lexical
+    return sure_dense / total if total > 0 else alpha
+
+
+def confidence(dense: Scores, lexical: Scores, alpha: float, lexical_ceiling: float) -> Scores:
+    """Convex combination weighted per query by each lane's absolute confidence."""
+    return convex(dense, lexical, confidence_weight(dense, lexical, alpha, lexical_ceiling))
+
+
 METHODS = {
-    "adaptive": lambda d, l, c: adaptive(d, l, c.dense_weight),
-    "rrf": lambda d, l, c: rrf([d, l], [c.dense_weight, 1 - c.dense_weight], c.rrf_k),
-    "convex": lambda d, l, c: convex(d, l, c.dense_weight),
-    "dbsf": lambda d, l, c: dbsf(d, l, c.dense_weight),
+    "adaptive": lambda d, l, c, _ceiling: adaptive(d, l, c.dense_weight),
+    "confidence": lambda d, l, c, ceiling: confidence(d, l, c.dense_weight, ceiling),
+    "rrf": lambda d, l, c, _ceiling: rrf([d, l], [c.dense_weight, 1 - c.dense_weight], c.rrf_k),
+    "convex": lambda d, l, c, _ceiling: convex(d, l, c.dense_weight),
+    "dbsf": lambda d, l, c, _ceiling: dbsf(d, l, c.dense_weight),
 }
 
 
-def fuse(dense: Scores, lexical: Scores, config: FusionConfig) -> Scores:
-    """Fuse one query's lane scores (arrays over the same candidates) with the configured method."""
-    return METHODS[config.method](dense, lexical, config)
+def fuse(dense: Scores, lexical: Scores, config: FusionConfig, lexical_ceiling: float = 0.0) -> Scores:
+    """Fuse one query's lane scores (arrays over the same candidates) with the configured method.
+    ``lexical_ceiling`` is the query's best reachable BM25 score (``LexicalIndex.ceiling``)."""
+    return METHODS[config.method](dense, lexical, config, lexical_ceiling)

@@ -31,6 +31,7 @@ class LexicalIndex:
         self._bounds = indptr.tolist()   # Python ints: slicing the postings with them is cheapest
         self.vocab = vocab
         self.num_docs = num_docs
+        self.token_max = _segment_max(data, indptr)   # each token's highest score in any document
 
     @classmethod
     def build(cls, docs: list[list[str]]) -> "LexicalIndex":
@@ -66,6 +67,21 @@ class LexicalIndex:
             np.add.at(out, np.concatenate([self.indices[p] for p in postings]),
                       np.concatenate([self.data[p] for p in postings]))
         return out
+
+    def ceiling(self, tokens: list[str]) -> float:
+        """The highest BM25 score these query tokens could reach in this index: the sum of each
+        known token's best score in any document (counted as often as ``scores`` counts it)."""
+        return float(sum(self.token_max[self.vocab[t]] for t in tokens if t in self.vocab))
+
+
+def _segment_max(data: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Max of ``data[indptr[t]:indptr[t + 1]]`` for every t (0 for an empty segment)."""
+    out = np.zeros(len(indptr) - 1, dtype=np.float64)
+    starts = np.asarray(indptr[:-1])
+    nonempty = np.asarray(indptr[1:]) > starts
+    if nonempty.any():
+        out[nonempty] = np.maximum.reduceat(np.asarray(data, dtype=np.float64), starts[nonempty])
+    return out
 
 
 def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

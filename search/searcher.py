@@ -35,12 +35,12 @@ TYPES = ("runbook", "faq", "reference")
 
 @dataclass(frozen=True)
 class SearchConfig:
-    fusion: fusion.FusionConfig = field(default_factory=lambda: fusion.FusionConfig("convex", 0.6))
+    fusion: fusion.FusionConfig = field(default_factory=lambda: fusion.FusionConfig("confidence", 0.6))
     declared_boost: float = 0.5   # × weight of each query identifier the article declares
     found_boost: float = 0.25     # × weight of each query identifier found in the section's text
     # "No confident match" when the best section has no identifier hit and its cosine similarity
     # to the query is below this. Calibrated on eval/tickets.jsonl (docs/retrieval.md).
-    min_dense_score: float = 0.34
+    min_dense_score: float = 0.36
     # Lexical mode has no cosine: BM25 of the best section below this is "not confident".
     min_lexical_score: float = 4.0
 
@@ -68,6 +68,7 @@ class _Candidates(NamedTuple):
     chunks: np.ndarray
     dense: np.ndarray
     lexical: np.ndarray
+    lexical_ceiling: float = 0.0   # the best BM25 score the query's tokens could reach here
 
 
 def _spread(chunks: np.ndarray, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -112,8 +113,11 @@ class Searcher:
         scores; every candidate gets its exact dense score. Also every chunk's BM25 score."""
         n = self.config.fusion.candidates
         lexical_all, lexical_ids, lexical_scores = None, np.zeros(0, dtype=np.int64), np.zeros(0)
+        ceiling = 0.0
         if mode != "dense":
-            lexical_all = self.build.lexical.scores(tokenize(query))
+            tokens = tokenize(query)
+            lexical_all = self.build.lexical.scores(tokens)
+            ceiling = self.build.lexical.ceiling(tokens)
             lexical_ids, lexical_scores = top_k(lexical_all, n, self._mask(allowed, len(lexical_all)))
         if mode == "lexical":
             chunks, dense_scores = lexical_ids, np.full(len(lexical_ids), np.nan)
@@ -124,7 +128,8 @@ class Searcher:
             extra = np.concatenate([lexical_ids, np.fromiter(idents, np.int64, len(idents))])
             chunks, dense_scores = dense.candidates(self.build.dense_index, vector, n, allowed, extra,
                                                     self.build.dense_vectors)
-        lanes = _Candidates(chunks, dense_scores.astype(np.float64), _spread(chunks, lexical_ids, lexical_scores))
+        lanes = _Candidates(chunks, dense_scores.astype(np.float64), _spread(chunks, lexical_ids, lexical_scores),
+                            ceiling)
         return lanes, lexical_all
 
     @staticmethod
@@ -178,7 +183,8 @@ class Searcher:
         elif mode == "lexical":
             fused = candidates.lexical
         else:
-            fused = fusion.fuse(candidates.dense, candidates.lexical, self.config.fusion)
+            fused = fusion.fuse(candidates.dense, candidates.lexical, self.config.fusion,
+                                candidates.lexical_ceiling)
         evidence, tier = self._identifier_evidence(candidates.chunks, idents)
         score = fused + evidence
         order = np.lexsort((-score, -tier))[:limit]   # stable, and the chunks ascend: ties by chunk number

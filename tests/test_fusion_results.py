@@ -56,6 +56,40 @@ def test_distribution_fusion_lets_a_confident_lane_win():
     assert best(chunks, fusion.adaptive(dense, lexical, 0.5)) == 7
 
 
+def test_confidence_weight_follows_the_surer_lane():
+    dense, lexical = np.array([0.9, 0.5, np.nan]), np.array([np.nan, 6.0, 2.0])
+    # lexical best 6 of a reachable 30 (c_l 0.2) vs cosine 0.9: dense weight 0.6·0.9 / (0.54 + 0.4·0.2)
+    assert fusion.confidence_weight(dense, lexical, 0.6, 30.0) == pytest.approx(0.54 / 0.62)
+    # the query's tokens scored as high as they can (c_l 1): lexical weight rises
+    assert fusion.confidence_weight(dense, lexical, 0.6, 6.0) == pytest.approx(0.54 / 0.94)
+    # no lexical evidence (no ceiling, or no lexical results): all weight on the dense lane
+    assert fusion.confidence_weight(dense, lexical, 0.6, 0.0) == 1.0
+    assert fusion.confidence_weight(dense, np.full(3, np.nan), 0.6, 30.0) == 1.0
+    # neither lane sure (negative cosines, no lexical hit): the configured α
+    assert fusion.confidence_weight(np.array([-0.2]), np.array([np.nan]), 0.6, 0.0) == 0.6
+
+
+def test_confidence_fusion_flips_with_lane_confidence():
+    # Dense prefers chunk 1, lexical chunk 2; which wins depends on how sure each lane is.
+    chunks, (dense, lexical) = aligned({1: 0.80, 2: 0.50, 3: 0.30}, {2: 9.0, 3: 1.0})
+    assert best(chunks, fusion.confidence(dense, lexical, 0.6, 10.0)) == 2      # BM25 near its ceiling
+    assert best(chunks, fusion.confidence(dense, lexical, 0.6, 200.0)) == 1     # BM25 far below it
+    config = fusion.FusionConfig("confidence", 0.6)
+    np.testing.assert_array_equal(fusion.fuse(dense, lexical, config, 10.0),
+                                  fusion.confidence(dense, lexical, 0.6, 10.0))
+
+
+def test_lexical_ceiling_is_the_sum_of_each_tokens_best_score():
+    from search.lexical import LexicalIndex
+    index = LexicalIndex.build([["hls", "403", "token"], ["hls", "hls", "cdn"], ["drm", "license"]])
+    scores = index.scores(["hls", "403"])
+    best = {t: max(index.scores([t])) for t in ("hls", "403")}
+    assert index.ceiling(["hls", "403"]) == pytest.approx(best["hls"] + best["403"], rel=1e-6)
+    assert index.ceiling(["hls", "403"]) >= scores.max()
+    assert index.ceiling(["unknown"]) == 0.0
+    assert index.ceiling(["hls", "hls"]) == pytest.approx(2 * best["hls"], rel=1e-6)   # counted as scores() does
+
+
 def test_fusion_config_rejects_unknown_method():
     with pytest.raises(ValueError, match="fusion method"):
         fusion.FusionConfig(method="magic")
