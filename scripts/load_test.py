@@ -7,8 +7,10 @@
 For each query-encoder backend: start `kb serve` on a free port over the current KB index, record
 its cold start (spawn → /readyz 200) and per-worker RSS, then run each client count for the given
 duration with keep-alive connections, querying /api/search with ticket texts (≤ 512 chars).
-Prints requests/s, latency p50/p95/p99 and errors as a Markdown table. Everything is bounded in
-time; nothing but 127.0.0.1 is contacted.
+Prints requests/s, latency p50/p95/p99 and errors as a Markdown table. Before the servers start it
+also times the bare query encode of the same queries in this process with the served encoder
+(int8 ONNX, one thread), so the one-client p50 can be compared with it within one run. Everything
+is bounded in time; nothing but 127.0.0.1 is contacted.
 
 The client's own work is inside every measured latency, so by default each client thread uses
 `LeanConnection`: a real HTTP/1.1 keep-alive client (request line + Host header; reads the status
@@ -199,6 +201,24 @@ def run_clients(port: int, clients: int, seconds: float, queries: list[str], par
             "p99": float(np.percentile(flat, 99))}
 
 
+def bare_encode_p50(queries: list[str]) -> float:
+    """p50 (ms) of encoding each query alone with the served query encoder, after 20 warm-up encodes."""
+    sys.path.insert(0, str(ROOT))
+    from search.encoder import make_encoder
+    from search.settings import load_settings
+
+    settings = load_settings(None, {})
+    encoder = make_encoder(settings.model, "onnx", Path(settings.data_dir), "query")
+    for q in queries[:20]:
+        encoder.encode([q])
+    times = []
+    for q in queries * 2:
+        start = time.perf_counter()
+        encoder.encode([q])
+        times.append(time.perf_counter() - start)
+    return float(np.percentile(times, 50)) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30)
@@ -208,6 +228,7 @@ def main() -> None:
     parser.add_argument("--client", choices=sorted(CLIENTS), default="lean", help="HTTP client (see above)")
     args = parser.parse_args()
     queries = [json.loads(line)["text"][:512] for line in open(ROOT / "eval" / "tickets.jsonl", encoding="utf-8")]
+    encode_p50 = bare_encode_p50(queries)
     rows, starts = [], []
     for backend in args.backends.split(","):
         proc, port, cold = start_server(backend, args.workers)
@@ -233,6 +254,10 @@ def main() -> None:
     for backend, cold, rss in starts:
         print(f"| {backend} | {cold:.2f} | {', '.join(map(str, rss))} |")
     by = {(b, c): r for b, c, r in rows}
+    print(f"\nbare int8 encode p50 of the same queries in this run: {encode_p50:.2f} ms")
+    if ("onnx", 1) in by:
+        print(f"onnx p50 at 1 client / bare encode p50: {by[('onnx', 1)]['p50']:.2f} / {encode_p50:.2f} = "
+              f"{by[('onnx', 1)]['p50'] / encode_p50:.2f}×")
     for clients in (int(c) for c in args.clients.split(",")):
         if ("onnx", clients) in by and ("torch", clients) in by:
             print(f"\nthroughput onnx / torch at {clients} clients: "
