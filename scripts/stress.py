@@ -77,7 +77,14 @@ class Server:
                          + self.log_path.read_text(errors="replace")[-2000:])
 
     def worker_rss(self) -> list[float]:
-        return [rss_mb(pid) for pid in children(self.proc.pid)]
+        """Each gunicorn worker's RSS (MB); retried briefly if the /proc scan finds no worker (one
+        stress run saw an empty scan once, not reproduced)."""
+        for _ in range(20):
+            pids = children(self.proc.pid)
+            if pids:
+                return [rss_mb(pid) for pid in pids]
+            time.sleep(0.1)
+        raise RuntimeError(f"no gunicorn worker found under pid {self.proc.pid}; see {self.log_path}")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc and self.proc.poll() is None:
