@@ -1,7 +1,9 @@
 """Lexical lane: BM25 (bm25s, Lucene variant) over our identifier-aware tokens.
 
 The score matrix is stored as plain ``.npy`` arrays plus a JSON vocabulary (no pickle); top-k
-selection uses ``np.argpartition`` rather than a full sort.
+selection uses ``np.argpartition`` rather than a full sort. bm25s is imported only to build an
+index: queries read the stored arrays, and importing bm25s (numba, scipy) would add ~0.2 s and
+tens of MB to every serving worker's start.
 """
 from __future__ import annotations
 
@@ -10,11 +12,7 @@ from pathlib import Path
 
 import logging
 
-import bm25s
 import numpy as np
-
-# bm25s sets its own logger to DEBUG at import, which prints on every index build; quiet it.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 K1, B = 1.2, 0.75
 FILES = ("bm25_data.npy", "bm25_indices.npy", "bm25_indptr.npy", "bm25_vocab.json")
@@ -35,7 +33,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, docs: list[list[str]]) -> "LexicalIndex":
-        model = bm25s.BM25(method="lucene", k1=K1, b=B)
+        model = _bm25s().BM25(method="lucene", k1=K1, b=B)
         model.index([d if d else [""] for d in docs], show_progress=False)
         scores = model.scores
         return cls(np.asarray(scores["data"]), np.asarray(scores["indices"]), np.asarray(scores["indptr"]),
@@ -46,7 +44,7 @@ class LexicalIndex:
         np.save(directory / "bm25_indices.npy", self.indices, allow_pickle=False)
         np.save(directory / "bm25_indptr.npy", self.indptr, allow_pickle=False)
         vocab = {"num_docs": self.num_docs, "vocab": self.vocab, "k1": K1, "b": B, "method": "lucene",
-                 "bm25s": bm25s.__version__}
+                 "bm25s": _bm25s().__version__}
         (directory / "bm25_vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
         return list(FILES)
 
@@ -72,6 +70,14 @@ class LexicalIndex:
         """The highest BM25 score these query tokens could reach in this index: the sum of each
         known token's best score in any document (counted as often as ``scores`` counts it)."""
         return float(sum(self.token_max[self.vocab[t]] for t in tokens if t in self.vocab))
+
+
+def _bm25s():
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG at import, which prints on every index build; quiet it.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 
 def _segment_max(data: np.ndarray, indptr: np.ndarray) -> np.ndarray:

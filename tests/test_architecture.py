@@ -80,7 +80,8 @@ def test_kb_build_reports_problems_with_nonzero_exit(tmp_path):
 
 
 def test_serving_path_does_not_import_torch(real_settings):
-    """The service encodes queries with onnxruntime: a worker must not load torch (memory, start-up)."""
+    """The service encodes queries with onnxruntime and reads BM25 from stored arrays: a worker must
+    not load torch, nor bm25s with its numba and scipy (memory, start-up)."""
     code = (
         "import sys, dataclasses\n"
         "from search.settings import load_settings\n"
@@ -88,7 +89,8 @@ def test_serving_path_does_not_import_torch(real_settings):
         f"s = load_settings(None, {{'site_dir': {str(real_settings.site_dir)!r}, 'data_dir': {str(real_settings.data_dir)!r}}}, environ={{}})\n"
         "app = create_app(s, watch=False)\n"
         "assert app.test_client().get('/api/search?q=6007').status_code == 200\n"
-        "bad = sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules)\n"
+        "bad = sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'bm25s', 'numba', 'scipy')\n"
+        "             if m in sys.modules)\n"
         "print(','.join(bad))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
