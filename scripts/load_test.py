@@ -228,9 +228,10 @@ def main() -> None:
     parser.add_argument("--client", choices=sorted(CLIENTS), default="lean", help="HTTP client (see above)")
     args = parser.parse_args()
     queries = [json.loads(line)["text"][:512] for line in open(ROOT / "eval" / "tickets.jsonl", encoding="utf-8")]
-    encode_p50 = bare_encode_p50(queries)
+    backends = args.backends.split(",")
+    encode_p50 = bare_encode_p50(queries) if "onnx" in backends else None
     rows, starts = [], []
-    for backend in args.backends.split(","):
+    for backend in backends:
         proc, port, cold = start_server(backend, args.workers)
         try:
             time.sleep(1.0)
@@ -254,8 +255,9 @@ def main() -> None:
     for backend, cold, rss in starts:
         print(f"| {backend} | {cold:.2f} | {', '.join(map(str, rss))} |")
     by = {(b, c): r for b, c, r in rows}
-    print(f"\nbare int8 encode p50 of the same queries in this run: {encode_p50:.2f} ms")
-    if ("onnx", 1) in by:
+    if encode_p50 is not None:
+        print(f"\nbare int8 encode p50 of the same queries in this run: {encode_p50:.2f} ms")
+    if encode_p50 is not None and ("onnx", 1) in by:
         print(f"onnx p50 at 1 client / bare encode p50: {by[('onnx', 1)]['p50']:.2f} / {encode_p50:.2f} = "
               f"{by[('onnx', 1)]['p50'] / encode_p50:.2f}×")
     for clients in (int(c) for c in args.clients.split(",")):

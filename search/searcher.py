@@ -117,7 +117,8 @@ class Searcher:
         if mode != "dense":
             tokens = tokenize(query)
             lexical_all = self.build.lexical.scores(tokens)
-            ceiling = self.build.lexical.ceiling(tokens)
+            if mode == "hybrid":   # only the fusion needs it
+                ceiling = self.build.lexical.ceiling(tokens)
             lexical_ids, lexical_scores = top_k(lexical_all, n, self._mask(allowed, len(lexical_all)))
         if mode == "lexical":
             chunks, dense_scores = lexical_ids, np.full(len(lexical_ids), np.nan)
