@@ -15,6 +15,7 @@ SNIPPET_CHARS = 240
 PREPARED_TEXTS = 8192   # section texts whose snippet data stays cached
 SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 SENTENCE_END_RE = re.compile(r"[.!?] ")   # SENTENCE_RE on whitespace-normalised text, much faster
+ESCAPED_RE = re.compile(r"[&<>\"']")      # what html.escape(quote=True) replaces
 
 
 @dataclass
@@ -106,22 +107,27 @@ def _spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
 
 class Prepared(NamedTuple):
     """A section's text made ready for snippets once (cached per text, see ``prepare``):
-    whitespace-normalised, where each sentence starts, and where each stemmed word key occurs."""
+    whitespace-normalised, where each sentence starts, where each stemmed word key occurs and in
+    which sentences."""
     text: str
     sentence_starts: list[int]
     spans: dict[str, list[tuple[int, int]]]   # stemmed key → (start, end) of its words (≥ 3 characters)
+    sentences: dict[str, tuple[int, ...]]     # stemmed key → the sentences it occurs in (distinct)
 
 
 @functools.lru_cache(maxsize=PREPARED_TEXTS)
 def prepare(text: str) -> Prepared:
     text = " ".join(text.split())
+    # white space is single spaces now, so SENTENCE_RE's sentence ends are just "[.!?] "
+    starts = [0] + [m.end() for m in SENTENCE_END_RE.finditer(text)]
     spans: dict[str, list[tuple[int, int]]] = {}
     for m in WORD_RE.finditer(text):
         a, b = m.span()
         if b - a >= 3:
             spans.setdefault(_key(m[0]), []).append((a, b))
-    # white space is single spaces now, so SENTENCE_RE's sentence ends are just "[.!?] "
-    return Prepared(text, [0] + [m.end() for m in SENTENCE_END_RE.finditer(text)], spans)
+    sentences = {key: tuple(sorted({bisect.bisect_right(starts, a) - 1 for a, _ in where}))
+                 for key, where in spans.items()}
+    return Prepared(text, starts, spans, sentences)
 
 
 def _window(prep: Prepared, terms: set[str], width: int) -> tuple[int, int, list[tuple[int, int]]]:
@@ -133,7 +139,7 @@ def _window(prep: Prepared, terms: set[str], width: int) -> tuple[int, int, list
         starts = prep.sentence_starts
         counts = [0] * len(starts)
         for term in matched:
-            for sentence in {bisect.bisect_right(starts, a) - 1 for a, _ in prep.spans[term]}:
+            for sentence in prep.sentences[term]:
                 counts[sentence] += 1
         start = max(0, min(starts[counts.index(max(counts))], end - width))
         end = start + width
@@ -156,6 +162,13 @@ def _ellipsis(prep: Prepared, start: int, end: int, body: str) -> str:
 
 def _marked(text: str, spans) -> str:
     """Escape ``text`` piece by piece, wrapping the (start, end) ``spans`` in ``<mark>``."""
+    if not ESCAPED_RE.search(text):   # nothing to escape (most snippet windows): slices only
+        out, last = [], 0
+        for start, end in spans:
+            out.append(text[last:start] + "<mark>" + text[start:end] + "</mark>")
+            last = end
+        out.append(text[last:])
+        return "".join(out)
     out, last = [], 0
     for start, end in spans:
         out.append(html.escape(text[last:start], quote=True))

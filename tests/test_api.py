@@ -208,3 +208,30 @@ def test_relative_site_dir_is_served_from_the_working_directory(real_settings, r
     assert client.get("/id/FAQ-DRM-001/").status_code == 200
     assert client.get("/").status_code == 200
     assert client.get("/missing/page/").status_code == 404
+
+
+def test_json_bodies_are_compact_utf8_and_round_trip(app, client):
+    """The orjson provider: compact UTF-8 with a trailing newline, the same data the standard
+    library writes, dataclasses by their fields; debug mode keeps Flask's indented output."""
+    import dataclasses
+    import json
+
+    response = client.get("/api/search?q=caf%C3%A9%20%E2%80%A6%20fragLoadError&k=3")
+    raw = response.get_data()
+    assert response.status_code == 200 and raw.endswith(b"}\n") and b'": ' not in raw and b", " not in raw[:200]
+    data = json.loads(raw.decode("utf-8"))
+    assert data["query"] == "café … fragLoadError" and "café …".encode() in raw   # not \u-escaped
+    assert json.loads(app.json.dumps(data)) == data
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        label: str
+
+    assert app.json.encode({"p": Point(1, "é<")}) == '{"p":{"x":1,"label":"é<"}}\n'.encode()
+    with app.test_request_context():
+        app.debug = True
+        try:
+            assert app.json.response({"a": 1}).get_data() == b'{\n  "a": 1\n}\n'
+        finally:
+            app.debug = False

@@ -14,7 +14,7 @@ from search.encoder import Encoder
 from search.service import api, errors, site
 from search.service.fast_search import FastSearch
 from search.service.holder import IndexHolder
-from search.service.json_provider import CompactJSONProvider
+from search.service.json_provider import FastJSONProvider
 from search.service.links import LinkStore, open_store
 from search.service.ratelimit import RateLimiter
 from search.settings import Settings, load_settings
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     app.url_map.converters["sitepath"] = site.SitePathConverter
     # absolute: Flask resolves relative paths against the package, not the working directory
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY, KB_SITE_DIR=str(Path(settings.site_dir).resolve()))
-    app.json = CompactJSONProvider(app)   # keys in insertion order
+    app.json = FastJSONProvider(app)   # orjson; keys in insertion order
     hashes, _others = site.theme_script_hashes(Path(settings.site_dir)) if Path(settings.site_dir).is_dir() else ([], [])
     app.config["KB_CSP"] = site.content_security_policy(hashes)
     holder = IndexHolder(settings, encoder)

@@ -41,7 +41,7 @@ class FastSearch:
         except Exception:  # noqa: BLE001 - like the app's handler: logged, never a stack trace to the client
             log.exception("unhandled error on GET /api/search")
             status, body = 500, errors.error_body("internal_error", errors.INTERNAL_MESSAGE)
-        data = self.app.json.encode(body).encode("ascii")
+        data = self.app.json.encode(body)
         start_response(f"{status} {HTTP_STATUS_CODES[status].upper()}",
                        [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *headers,
                         *self.security_headers])
