@@ -95,7 +95,7 @@ def _write_lanes(tmp: Path, corpus: Corpus, chunks, vectors: np.ndarray, ann_thr
     LexicalIndex.build([tokenize(f"{c.heading} {c.text}") + tokenize(" ".join(c.heading_path[:1]))
                         for c in chunks]).save(tmp)
     idents = IdentifierIndex.build(chunks, list(corpus.articles))
-    (tmp / "identifiers.json").write_text(json.dumps(idents.to_json()), encoding="utf-8")
+    (tmp / "identifiers.json").write_text(json.dumps(idents.to_json(), sort_keys=True), encoding="utf-8")
     records = [{"chunk_id": c.chunk_id, "article_id": c.article_id, "anchor": c.anchor, "heading": c.heading,
                 "heading_path": list(c.heading_path), "part": c.part, "text": c.text, "hash": c.content_hash}
                for c in chunks]

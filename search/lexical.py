@@ -36,8 +36,9 @@ class LexicalIndex:
         model = _bm25s().BM25(method="lucene", k1=K1, b=B)
         model.index([d if d else [""] for d in docs], show_progress=False)
         scores = model.scores
-        return cls(np.asarray(scores["data"]), np.asarray(scores["indices"]), np.asarray(scores["indptr"]),
-                   {str(k): int(v) for k, v in model.vocab_dict.items()}, len(docs))
+        vocab = {str(k): int(v) for k, v in model.vocab_dict.items()}
+        return cls(*_sorted_vocabulary(np.asarray(scores["data"]), np.asarray(scores["indices"]),
+                                       np.asarray(scores["indptr"]), vocab), len(docs))
 
     def save(self, directory: Path) -> list[str]:
         np.save(directory / "bm25_data.npy", self.data, allow_pickle=False)
@@ -78,6 +79,20 @@ def _bm25s():
     # bm25s sets its own logger to DEBUG at import, which prints on every index build; quiet it.
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     return bm25s
+
+
+def _sorted_vocabulary(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+                       vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """The same matrix with token ids in sorted token order. bm25s numbers tokens in set order,
+    which changes with PYTHONHASHSEED; renumbering makes the stored files byte-reproducible.
+    Tokens without a column (bm25s' placeholder "" for empty documents) are dropped."""
+    tokens = sorted(t for t, i in vocab.items() if i < len(indptr) - 1)
+    old = np.array([vocab[t] for t in tokens], dtype=np.int64)
+    starts, lengths = indptr[old].astype(np.int64), (indptr[old + 1] - indptr[old]).astype(np.int64)
+    new_indptr = np.zeros(len(tokens) + 1, dtype=indptr.dtype)
+    np.cumsum(lengths, out=new_indptr[1:])
+    gather = np.repeat(starts - new_indptr[:-1].astype(np.int64), lengths) + np.arange(int(lengths.sum()))
+    return data[gather], indices[gather], new_indptr, {t: i for i, t in enumerate(tokens)}
 
 
 def _segment_max(data: np.ndarray, indptr: np.ndarray) -> np.ndarray:

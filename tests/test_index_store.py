@@ -50,6 +50,27 @@ def test_build_writes_manifest_and_no_pickle(settings):
     LoadedBuild.open(directory, expect_model=manifest["model"]["fingerprint"], expect_dim=32)
 
 
+BUILD_IN_SUBPROCESS = """
+import json, sys
+from search.indexer import build_index
+from search.settings import load_settings
+from tests.fake_encoder import FakeEncoder
+settings = load_settings(None, {"site_dir": sys.argv[1], "data_dir": sys.argv[2]}, environ={})
+build_index(settings, encoder=FakeEncoder(), progress=False)
+"""
+
+
+def test_builds_are_byte_reproducible_across_hash_seeds(fixture_site, tmp_path):
+    """Every stored file is the same whatever PYTHONHASHSEED (set and dict orders) the build ran with."""
+    hashes = []
+    for seed in ("1", "2"):
+        data = tmp_path / f"data{seed}"
+        subprocess.run([sys.executable, "-c", BUILD_IN_SUBPROCESS, str(fixture_site), str(data)], cwd=ROOT,
+                       env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}, check=True, timeout=120)
+        hashes.append(store.read_manifest(store.current_dir(data / "index"))["files"])
+    assert hashes[0] == hashes[1] and "bm25_vocab.json" in hashes[0] and "identifiers.json" in hashes[0]
+
+
 def test_unchanged_corpus_is_up_to_date_and_force_reuses_every_vector(settings):
     first = build_index(settings, encoder=FakeEncoder(), progress=False)
     again = build_index(settings, encoder=FakeEncoder(), progress=False)
