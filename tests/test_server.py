@@ -104,3 +104,29 @@ def test_hot_swap_during_requests(server):
     assert report.build_id in seen and old in seen and switched_after < 5
     statuses = {_get(base + "/readyz")[1]["build_id"] for _ in range(10)}
     assert statuses == {report.build_id}
+
+
+FREEZE_CHECK = """
+import gc, sys
+from kb_cli.serve import _gunicorn_app
+from search.settings import load_settings
+settings = load_settings(None, {"site_dir": sys.argv[1], "data_dir": sys.argv[2]}, environ={})
+app = _gunicorn_app(settings, 1).load()            # what each gunicorn worker runs
+after_load = gc.get_freeze_count()
+holder = app.extensions["kb"].holder
+holder.searcher = None                             # the next refresh loads a build, as a hot swap does
+assert holder.refresh()
+print(after_load, gc.get_freeze_count())
+"""
+
+
+def test_worker_keeps_its_loaded_index_out_of_garbage_collection(real_settings):
+    """kb serve's worker freezes the objects of the index it loaded (gc.freeze), and a hot swap
+    freezes the new build's too, so no full collection has to walk them under load."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", FREEZE_CHECK, str(real_settings.site_dir), str(real_settings.data_dir)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=True).stdout.split()
+    after_load, after_swap = map(int, out)
+    assert after_load > 10_000 and after_swap > after_load

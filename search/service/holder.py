@@ -7,6 +7,7 @@ verification is remembered and not retried until the pointer changes again.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from pathlib import Path
@@ -60,6 +61,8 @@ class IndexHolder:
                 return False
             self.searcher = Searcher(build, encoder)
             self.error = None
+            if gc.get_freeze_count():   # the process keeps its long-lived data out of collections (kb serve)
+                gc.freeze()
             log.info("serving index build %s (%d chunks)", build_id, len(build.chunks))
             return True
 
