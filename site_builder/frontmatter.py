@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from site_builder.errors import Problem
+from site_builder.markdown_scan import LINE_BREAK_RE
 
 MAX_FRONT_MATTER_BYTES = 8 * 1024
 MAX_DEPTH = 8  # the schema needs 2 (a mapping of lists); PyYAML's composer recurses per level
@@ -100,7 +101,7 @@ def parse(path: str, text: str) -> ParsedFile:
             path, 1, "front matter", "missing YAML front matter block",
             "start the file with '---', the fields (id, title, type, …), then '---'")])
     yaml_text, first_line, body_start = block
-    body_line = text[:body_start].count("\n") + 1
+    body_line = len(LINE_BREAK_RE.findall(text[:body_start])) + 1
     result = ParsedFile(text, None, text[body_start:], body_line)
     if len(yaml_text.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
         result.problems.append(Problem(path, 1, "front matter",

@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+# Line breaks as editors and Python-Markdown count them. str.splitlines() also breaks at \x0b, \x0c,
+# \x1c–\x1e, \x85, \u2028 and \u2029, which made reported line numbers drift past such characters.
+LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
+
 FENCE_RE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 BACKTICKS_RE = re.compile(r"`+")
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.+)$")
@@ -44,7 +48,7 @@ def blank_code_spans(line: str) -> str:
 def prose_lines(body: str, first_line: int) -> Iterator[tuple[int, str]]:
     """Yield (line number, text) for lines outside fenced code, with inline code blanked out."""
     fence: str | None = None
-    for offset, line in enumerate(body.splitlines()):
+    for offset, line in enumerate(LINE_BREAK_RE.split(body)):
         match = FENCE_RE.match(line)
         if fence is None and match:
             fence = match.group(1)[0] * 3

@@ -486,3 +486,14 @@ def test_a_real_build_lists_every_hostile_file_and_spares_the_good_ones(tmp_path
 def test_the_rendered_check_never_raises(html):
     for problem in check_rendered_html("docs/t/a.md", html, html, 1):
         assert str(problem).startswith("docs/t/a.md") and problem.field == "html"
+
+
+@pytest.mark.parametrize("odd", ["\u2028", "\x0b", "\x0c", "\x85", "\u2029", "\x1c"])
+def test_line_numbers_count_only_real_line_breaks(odd):
+    """A line separator that is not a newline (which str.splitlines() would split at) must not shift
+    the line numbers of later problems: they are the lines an editor shows."""
+    body = BODY.replace("Web players (Shaka 4.x).", f"Web players{odd}(Shaka 4.x){odd}and TVs.") + "\n# Oops\n"
+    text = good(body=body)
+    result = validate(text)
+    [problem] = [p for p in result.problems if "level-1 heading" in p.problem]
+    assert problem.line == text.split("\n").index("# Oops") + 1
