@@ -55,4 +55,8 @@ def validate_file(shown: str, src_uri: str, raw: bytes) -> FileResult:
             head = {"title": art.title, **({"description": html.escape(art.description)} if art.description else {})}
             result.source = "---\n" + yaml.safe_dump(head, allow_unicode=True) + "---\n" + parsed.body
     result.problems.extend(checks.check_body(shown, article_type, parsed.body, parsed.body_line))
+    brackets = checks.check_link_brackets(shown, parsed.body, parsed.body_line)
+    if brackets:   # refused unrendered: rendering would take seconds, and the build fails on the problem anyway
+        result.problems.extend(brackets)
+        result.source = ""
     return result

@@ -497,3 +497,18 @@ def test_line_numbers_count_only_real_line_breaks(odd):
     result = validate(text)
     [problem] = [p for p in result.problems if "level-1 heading" in p.problem]
     assert problem.line == text.split("\n").index("# Oops") + 1
+
+
+@pytest.mark.parametrize("pattern", ["[](", "[", "![](", "[a]("])
+def test_bracket_floods_are_refused_without_rendering(pattern):
+    """Python-Markdown's link parsing is quadratic in a paragraph's unclosed '[' (seconds for a
+    24 KB file): such a paragraph is a problem at its first line, and the page source is emptied so
+    MkDocs does not spend that time; the same brackets inside a code block are fine."""
+    flood = " ".join([pattern] * 8000)
+    result = validate(good(body=BODY + "\nSome text.\n\n" + flood + "\n\nMore.\n"))
+    [problem] = [p for p in result.problems if "'[' characters" in p.problem]
+    assert problem.line == good(body=BODY + "\nSome text.\n\n").count("\n") + 1 and result.source == ""
+    fenced = validate(good(body=BODY + "\n```json\n" + flood + "\n```\n"))
+    assert not fenced.problems and fenced.source
+    few = validate(good(body=BODY + "\n" + " ".join(["[a](#b)"] * 400) + "\n"))
+    assert not few.problems
