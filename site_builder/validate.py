@@ -41,7 +41,7 @@ def validate_file(shown: str, src_uri: str, raw: bytes) -> FileResult:
     if problem:
         return FileResult("", problems=[problem])
     if "/" not in src_uri:
-        return FileResult(text, body=text, problems=checks.check_active_html(shown, text, 1))
+        return _refuse_bracket_floods(FileResult(text, body=text, problems=checks.check_active_html(shown, text, 1)), shown)
     parsed = parse(shown, text)
     result = FileResult(parsed.body, body=parsed.body, body_line=parsed.body_line, problems=list(parsed.problems))
     article_type = None
@@ -55,8 +55,14 @@ def validate_file(shown: str, src_uri: str, raw: bytes) -> FileResult:
             head = {"title": art.title, **({"description": html.escape(art.description)} if art.description else {})}
             result.source = "---\n" + yaml.safe_dump(head, allow_unicode=True) + "---\n" + parsed.body
     result.problems.extend(checks.check_body(shown, article_type, parsed.body, parsed.body_line))
-    brackets = checks.check_link_brackets(shown, parsed.body, parsed.body_line)
-    if brackets:   # refused unrendered: rendering would take seconds, and the build fails on the problem anyway
-        result.problems.extend(brackets)
+    return _refuse_bracket_floods(result, shown)
+
+
+def _refuse_bracket_floods(result: FileResult, shown: str) -> FileResult:
+    """A body Python-Markdown would take seconds to render gets a problem and an empty source: the
+    build fails on the problem anyway, without spending that time first."""
+    floods = checks.check_link_brackets(shown, result.body, result.body_line)
+    if floods:
+        result.problems.extend(floods)
         result.source = ""
     return result

@@ -512,3 +512,5 @@ def test_bracket_floods_are_refused_without_rendering(pattern):
     assert not fenced.problems and fenced.source
     few = validate(good(body=BODY + "\n" + " ".join(["[a](#b)"] * 400) + "\n"))
     assert not few.problems
+    page = validate_file("docs/index.md", "index.md", ("# Home\n\n" + flood + "\n").encode())   # a site page
+    assert [p.line for p in page.problems] == [3] and page.source == ""
