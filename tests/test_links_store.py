@@ -67,3 +67,31 @@ def test_locked_database_is_store_busy_within_the_timeout(tmp_path):
     finally:
         blocker.execute("ROLLBACK")
     store.add_link("T1", "FAQ-A-001", "", "manual", None)   # works again once released
+
+
+def _open_new(url: str, ready, errors) -> None:
+    ready.wait(timeout=60)
+    try:
+        open_store(url)
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        errors.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
+    """gunicorn's workers start together and each opens the links database. On a brand-new file
+    their switches to WAL collide, and SQLite does not wait for that lock ("database is locked" at
+    once); a worker that failed to boot took the whole server down. Every opener must succeed."""
+    ctx = multiprocessing.get_context("forkserver")
+    failures = []
+    for trial in range(12):
+        url = f"sqlite:///{tmp_path / f'new-{trial}.db'}"
+        ready, errors = ctx.Barrier(4), ctx.Queue()
+        procs = [ctx.Process(target=_open_new, args=(url, ready, errors)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(timeout=60)
+            assert p.exitcode == 0
+        while not errors.empty():
+            failures.append(errors.get())
+    assert not failures, failures

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import random
 import sqlite3
 import threading
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -222,10 +224,20 @@ def _sqlite(path: Path, busy_timeout: float) -> LinkStore:
         conn.execute("PRAGMA synchronous = FULL")
         return conn
 
-    try:
-        return LinkStore("sqlite", connect)
-    except (sqlite3.DatabaseError, StoreError) as exc:
-        raise StoreError(f"links database {path}: {exc}; check the file or set database_url") from None
+    # Several processes (gunicorn workers) opening a new database at once collide on its switch to
+    # WAL, which needs an exclusive lock that SQLite does not wait for (no busy handler): "database
+    # is locked" at once. Try again for up to the busy timeout; one of them wins and the rest find WAL set.
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            return LinkStore("sqlite", connect)
+        except StoreBusy:
+            if time.monotonic() > deadline:
+                raise StoreError(f"links database {path}: still locked by another process after {busy_timeout:g} s; "
+                                 "check what holds it") from None
+            time.sleep(random.uniform(0.01, 0.05))
+        except (sqlite3.DatabaseError, StoreError) as exc:
+            raise StoreError(f"links database {path}: {exc}; check the file or set database_url") from None
 
 
 def _postgres(url: str, busy_timeout: float) -> LinkStore:
