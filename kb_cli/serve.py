@@ -40,6 +40,7 @@ def run_serve(settings, dev: bool, threads: int) -> None:
         raise click.ClickException(f"no built site in {settings.site_dir}/: run 'kb build' first")
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: binding to {settings.host}, reachable from other machines", err=True)
+    _check_port_free(settings.host, settings.port)
     click.echo(f"Serving site and API on http://{settings.host}:{settings.port}/ "
                f"({'development server' if dev else f'gunicorn, {settings.workers} workers x {threads} threads'})")
     if dev:
@@ -48,3 +49,19 @@ def run_serve(settings, dev: bool, threads: int) -> None:
         create_app(settings).run(host=settings.host, port=settings.port, threaded=True)
         return
     _gunicorn_app(settings, threads).run()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail at once, naming the setting, when nothing could listen there (gunicorn would retry
+    for 5 s and then print "Can't connect"). Another server may still take the port before
+    gunicorn binds it; gunicorn then reports that itself."""
+    import socket
+
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as gunicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port} ({exc.strerror or exc}); another server may be "
+                                   "running there: stop it, or choose another port with --port or KB_PORT") from None

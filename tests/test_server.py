@@ -130,3 +130,25 @@ def test_worker_keeps_its_loaded_index_out_of_garbage_collection(real_settings):
                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=True).stdout.split()
     after_load, after_swap = map(int, out)
     assert after_load > 10_000 and after_swap > after_load
+
+
+def test_serve_on_a_port_in_use_fails_at_once_naming_it(real_settings, tmp_path):
+    """kb serve on an occupied port: a non-zero exit within seconds and a message naming the port and
+    the setting to change, not gunicorn's five retries ending in "Can't connect"."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        env = dict(os.environ, KB_SITE_DIR=str(real_settings.site_dir), KB_DATA_DIR=str(tmp_path), PYTHONPATH=str(ROOT))
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "kb_cli.main", "serve", "--port", str(port)], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and time.monotonic() - started < 4
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr and "--port" in proc.stderr and "Traceback" not in proc.stderr
