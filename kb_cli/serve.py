@@ -41,6 +41,7 @@ def run_serve(settings, dev: bool, threads: int) -> None:
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: binding to {settings.host}, reachable from other machines", err=True)
     _check_port_free(settings.host, settings.port)
+    _open_links_database(settings)
     click.echo(f"Serving site and API on http://{settings.host}:{settings.port}/ "
                f"({'development server' if dev else f'gunicorn, {settings.workers} workers x {threads} threads'})")
     if dev:
@@ -65,3 +66,15 @@ def _check_port_free(host: str, port: int) -> None:
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port} ({exc.strerror or exc}); another server may be "
                                    "running there: stop it, or choose another port with --port or KB_PORT") from None
+
+
+def _open_links_database(settings) -> None:
+    """Open the links database once before any worker starts: a bad file or URL is one clear error
+    here (in a worker it was a traceback and "Worker failed to boot"), and a new database gets its
+    tables and WAL mode from one process instead of from every worker at once."""
+    from search.service.links import StoreBusy, StoreError, open_store
+
+    try:
+        open_store(settings.database).close()   # closed before gunicorn forks: no connection crosses a fork
+    except (StoreError, StoreBusy) as exc:
+        raise click.ClickException(str(exc)) from None

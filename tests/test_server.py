@@ -152,3 +152,19 @@ def test_serve_on_a_port_in_use_fails_at_once_naming_it(real_settings, tmp_path)
                               capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and time.monotonic() - started < 4
     assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr and "--port" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_with_a_corrupt_links_database_fails_at_once_naming_the_file(real_settings, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "links.db").write_bytes(b"this is not an SQLite database" * 200)
+    env = dict(os.environ, KB_SITE_DIR=str(real_settings.site_dir), KB_DATA_DIR=str(tmp_path),
+               KB_INDEX_ROOT=str(real_settings.index_path), PYTHONPATH=str(ROOT))
+    from tests.conftest import free_port
+
+    proc = subprocess.run([sys.executable, "-m", "kb_cli.main", "serve", "--port", str(free_port())], env=env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "Traceback" not in proc.stdout + proc.stderr
+    assert f"links database {tmp_path / 'links.db'}: file is not a database" in proc.stderr

@@ -91,6 +91,13 @@ class LinkStore:
             for statement in DDL[dialect] + INDEXES:
                 cur.execute(statement)
 
+    def close(self) -> None:
+        """Close this thread's connection (a later call reconnects)."""
+        conn, self._local.conn = getattr(self._local, "conn", None), None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
     def _conn(self):
         conn = getattr(self._local, "conn", None)
         if conn is None:
