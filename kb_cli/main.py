@@ -85,7 +85,7 @@ def eval_(ctx: click.Context, path: str | None, modes: tuple[str, ...], as_json:
 @click.option("--host", default=None, help="Bind address (setting host).")
 @click.option("--port", type=int, default=None, help="Port (setting port).")
 @click.option("--workers", type=int, default=None, help="Worker processes (setting workers).")
-@click.option("--threads", type=int, default=4, show_default=True, help="Threads per worker.")
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Threads per worker.")
 @click.option("--site-dir", default=None, help="Built site directory (setting site_dir).")
 @click.option("--dev", is_flag=True, help="Flask's development server instead of gunicorn (one process).")
 @click.pass_context

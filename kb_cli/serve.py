@@ -56,16 +56,26 @@ def _check_port_free(host: str, port: int) -> None:
     """Fail at once, naming the setting, when nothing could listen there (gunicorn would retry
     for 5 s and then print "Can't connect"). Another server may still take the port before
     gunicorn binds it; gunicorn then reports that itself."""
+    import errno
     import socket
 
     try:
         family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except OSError as exc:
+        raise click.ClickException(f"setting 'host': cannot resolve {host!r} ({exc.strerror or exc}); "
+                                   "use an address of this machine such as 127.0.0.1") from None
+    try:
         with socket.socket(family, kind, proto) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as gunicorn binds
             probe.bind(address)
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port} ({exc.strerror or exc}); another server may be "
-                                   "running there: stop it, or choose another port with --port or KB_PORT") from None
+        why = {errno.EADDRINUSE: "another server may be running there: stop it, or choose another port with "
+                                 "--port or KB_PORT",
+               errno.EADDRNOTAVAIL: f"{host} is not an address of this machine: set 'host' (--host, KB_HOST) "
+                                    "to one, such as 127.0.0.1",
+               errno.EACCES: "ports below 1024 need privileges: choose another port with --port or KB_PORT"}
+        raise click.ClickException(f"cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                                   + why.get(exc.errno, "check the 'host' and 'port' settings")) from None
 
 
 def _open_links_database(settings) -> None:

@@ -21,6 +21,7 @@ class Setting:
     name: str
     default: object
     help: str
+    bounds: tuple[float, float] | None = None   # inclusive range of a numeric setting
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -30,15 +31,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("index_root", "", "Directory of index builds; empty means <data_dir>/index"),
     Setting("model", "all-MiniLM-L6-v2", "Embedding model: the bundled default, another sentence-transformers name, or a local path"),
     Setting("encoder_backend", "auto", "Query/index encoder: auto (ONNX int8 if available, else torch), onnx or torch"),
-    Setting("keep_builds", 3, "How many published index builds to keep"),
-    Setting("ann_threshold", 50000, "Chunk count above which the dense lane uses HNSW instead of exact search"),
+    Setting("keep_builds", 3, "How many published index builds to keep", (1, 1000)),
+    Setting("ann_threshold", 50000, "Chunk count above which the dense lane uses HNSW instead of exact search", (1, 10**9)),
     Setting("host", "127.0.0.1", "Address the service binds to"),
-    Setting("port", 8000, "Port the service listens on"),
-    Setting("workers", 2, "Production server (gunicorn) worker processes"),
+    Setting("port", 8000, "Port the service listens on", (1, 65535)),
+    Setting("workers", 2, "Production server (gunicorn) worker processes", (1, 64)),
     Setting("database_url", "", "Links database URL; empty means sqlite:///<data_dir>/links.db"),
     Setting("api_token", "", "Bearer token required by write endpoints; empty disables writes"),
-    Setting("rate_limit_per_minute", 300, "Requests per minute per client on /api/search and /api/suggest (0 = off)"),
-    Setting("reload_interval", 2.0, "Seconds between checks for a newly published index build"),
+    Setting("rate_limit_per_minute", 300, "Requests per minute per client on /api/search and /api/suggest (0 = off)", (0, 10**9)),
+    Setting("reload_interval", 2.0, "Seconds between checks for a newly published index build (0 = never)", (0, 3600)),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -80,13 +81,18 @@ def _coerce(name: str, value: object, source: str) -> object:
         if isinstance(default, bool):
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
         if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError):
+            number = int(value)
+        elif isinstance(default, float):
+            number = float(value)
+        else:
+            return str(value)
+    except (TypeError, ValueError, OverflowError):
         raise SettingsError(f"setting '{name}' from {source}: {value!r} is not a valid "
                             f"{type(default).__name__}") from None
+    bounds = _BY_NAME[name].bounds
+    if bounds and not bounds[0] <= number <= bounds[1]:   # also refuses NaN
+        raise SettingsError(f"setting '{name}' from {source}: {value!r} is outside {bounds[0]:g}..{bounds[1]:g}")
+    return number
 
 
 def load_settings(config_file: str | None = None, overrides: dict | None = None,

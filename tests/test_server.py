@@ -168,3 +168,18 @@ def test_serve_with_a_corrupt_links_database_fails_at_once_naming_the_file(real_
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "Traceback" not in proc.stdout + proc.stderr
     assert f"links database {tmp_path / 'links.db'}: file is not a database" in proc.stderr
+
+
+@pytest.mark.parametrize("host, fragment", [
+    ("999.1.1.1", "setting 'host': cannot resolve '999.1.1.1'"),
+    ("192.0.2.1", "192.0.2.1 is not an address of this machine"),   # TEST-NET-1: never assigned
+])
+def test_unusable_host_is_one_clear_error(host, fragment):
+    import click
+
+    from kb_cli.serve import _check_port_free
+    from tests.conftest import free_port
+
+    with pytest.raises(click.ClickException) as caught:
+        _check_port_free(host, free_port())
+    assert fragment in caught.value.message
