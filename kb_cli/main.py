@@ -15,7 +15,22 @@ def _settings(ctx: click.Context, **overrides):
         raise click.ClickException(str(exc)) from None
 
 
-@click.group(help="Video platform support knowledge base: build the site, index it, search and serve it.\n\n"
+class KBGroup(click.Group):
+    """Turns an OSError escaping a command (a configured path that is a file, unwritable, on a full
+    disk, …) into one message naming the path, instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:   # `kb search … | head`: the reader left
+            raise
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}; check the settings that point there "
+                                       "(data_dir, index_root, site_dir, database_url)") from None
+
+
+@click.group(cls=KBGroup, help="Video platform support knowledge base: build the site, index it, search and serve it.\n\n"
              "Settings: " + "; ".join(f"{s.name} (KB_{s.name.upper()}, default {s.default!r})" for s in SETTINGS))
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
               help="TOML settings file (default: kb.toml when present, or $KB_CONFIG).")

@@ -47,3 +47,24 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [s.name for s in SETTINGS if f"`{s.name}`" not in readme]
     assert not missing, f"settings missing from README's Configuration table: {missing}"
+
+
+@pytest.mark.parametrize("command", ["index", "serve"])
+def test_a_data_dir_that_is_not_a_directory_is_one_message_naming_it(command, tmp_path, fixture_site):
+    """A path setting that cannot be used (here: under a regular file) ends the command with the path
+    and the settings to check — exit 1, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    env = {**os.environ, "KB_DATA_DIR": str(blocker / "data"), "KB_SITE_DIR": str(fixture_site),
+           "PYTHONPATH": str(ROOT)}
+    from tests.conftest import free_port
+
+    args = ["serve", "--port", str(free_port())] if command == "serve" else [command]
+    proc = subprocess.run([sys.executable, "-m", "kb_cli.main", *args], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"{blocker / 'data'}" in proc.stderr and "Not a directory" in proc.stderr and "data_dir" in proc.stderr
