@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -136,11 +137,22 @@ def publish(root: Path, tmp_dir: Path, build_id: str) -> Path:
     return final
 
 
+BUILD_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+
+
 def current_build_id(root: Path) -> str | None:
+    """The build id the ``current`` pointer names; None when nothing is published. A pointer that
+    is not a build id (bytes that are not UTF-8, a path, garbage) is an IndexIntegrityError naming
+    it: never followed outside ``builds/``. The next ``kb index`` replaces it."""
+    pointer = root / "current"
     try:
-        value = (root / "current").read_text(encoding="utf-8").strip()
+        value = pointer.read_bytes().decode("utf-8").strip()
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexIntegrityError(f"{pointer}: unreadable ({exc}); run 'kb index' to publish a build") from None
+    if value and not BUILD_ID_RE.fullmatch(value):
+        raise IndexIntegrityError(f"{pointer}: {value[:80]!r} is not a build id; run 'kb index' to publish a build")
     return value or None
 
 

@@ -186,3 +186,27 @@ def test_killed_build_never_changes_what_is_served(settings, tmp_path):
     report = build_index(settings, encoder=FakeEncoder(), force=True, progress=False)
     assert report.removed_leftovers and not list(settings.index_path.glob(".tmp-*"))
     assert store.current_build_id(settings.index_path) == report.build_id
+
+
+@pytest.mark.parametrize("pointer", [b"\xff\xfe../../etc\n", b"../../etc\n", b"builds/x y\n"])
+def test_a_corrupt_current_pointer_is_named_never_followed_and_replaced_by_the_next_build(settings, pointer):
+    from search.service.holder import IndexHolder
+    from search.searcher import open_searcher
+
+    first = build_index(settings, encoder=FakeEncoder(), progress=False)
+    holder = IndexHolder(settings, encoder=FakeEncoder())
+    assert holder.refresh() and holder.searcher.build.build_id == first.build_id
+    (settings.index_path / "current").write_bytes(pointer)
+    with pytest.raises(IndexIntegrityError, match=r"current: .*(unreadable|is not a build id).*; run 'kb index'"):
+        store.current_build_id(settings.index_path)
+    with pytest.raises(SearchError, match="current"):
+        open_searcher(settings, encoder=FakeEncoder(), fingerprint=_fingerprint_of(settings, first.build_id))
+    assert not holder.refresh() and holder.searcher.build.build_id == first.build_id   # keeps serving
+    assert "current" in holder.error
+    again = build_index(settings, encoder=FakeEncoder(), progress=False)   # not "up to date": publishes anew
+    assert not again.up_to_date and store.current_build_id(settings.index_path) == again.build_id
+    assert holder.refresh() and holder.searcher.build.build_id == again.build_id and holder.error is None
+
+
+def _fingerprint_of(settings, build_id: str) -> str:
+    return store.read_manifest(settings.index_path / "builds" / build_id)["model"]["fingerprint"]

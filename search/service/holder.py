@@ -45,8 +45,14 @@ class IndexHolder:
     def refresh(self) -> bool:
         """Load the published build if it differs from the served one. Returns True on a swap."""
         with self._lock:
-            build_id = store.current_build_id(self.root)
             served = self.searcher.build.build_id if self.searcher else None
+            try:
+                build_id = store.current_build_id(self.root)
+            except SearchError as exc:   # a corrupt pointer: keep serving what is loaded, say why
+                if self.error != str(exc):
+                    log.error("%s; still serving %s", exc, served or "nothing")
+                self.error = str(exc)
+                return False
             if build_id is None:
                 self.error = self.error or f"{self.root}: no published index build; run 'kb index'"
                 return False
