@@ -67,8 +67,9 @@ class IndexHolder:
                 return False
             self.searcher = Searcher(build, encoder)
             self.error = None
-            if gc.get_freeze_count():   # the process keeps its long-lived data out of collections (kb serve)
-                gc.freeze()
+            if gc.get_freeze_count():   # the process keeps its long-lived data out of collections (kb serve):
+                gc.collect()            # (≈ 25 ms, once per swap) so no garbage of the moment is frozen for good,
+                gc.freeze()             # then the new build joins the frozen objects
             log.info("serving index build %s (%d chunks)", build_id, len(build.chunks))
             return True
 
