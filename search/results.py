@@ -162,19 +162,12 @@ def _ellipsis(prep: Prepared, start: int, end: int, body: str) -> str:
 
 def _marked(text: str, spans) -> str:
     """Escape ``text`` piece by piece, wrapping the (start, end) ``spans`` in ``<mark>``."""
-    if not ESCAPED_RE.search(text):   # nothing to escape (most snippet windows): slices only
-        out, last = [], 0
-        for start, end in spans:
-            out.append(text[last:start] + "<mark>" + text[start:end] + "</mark>")
-            last = end
-        out.append(text[last:])
-        return "".join(out)
+    escape = html.escape if ESCAPED_RE.search(text) else str   # most snippet windows have nothing to escape
     out, last = [], 0
     for start, end in spans:
-        out.append(html.escape(text[last:start], quote=True))
-        out.append("<mark>" + html.escape(text[start:end], quote=True) + "</mark>")
+        out.append(escape(text[last:start]) + "<mark>" + escape(text[start:end]) + "</mark>")
         last = end
-    out.append(html.escape(text[last:], quote=True))
+    out.append(escape(text[last:]))
     return "".join(out)
 
 
