@@ -71,6 +71,7 @@ def run_eval(settings, path: str | None, as_json: bool, modes: tuple[str, ...], 
     from search.errors import SearchError
     from search.evaluate import evaluate, format_table, load_tickets
     from search.searcher import open_searcher
+    from search.ticket import ticket_query
 
     target = Path(path or DEFAULT_TICKETS)
     try:
@@ -83,7 +84,10 @@ def run_eval(settings, path: str | None, as_json: bool, modes: tuple[str, ...], 
             raise SearchError(f"{target}: no such ticket file or BEIR directory")
 
         def run(text: str, mode: str) -> list[str]:
-            return [r.article_id for r in searcher.search(text[:20000], k=k, mode=mode).results]
+            if target.is_dir():
+                return [r.article_id for r in searcher.search(text[:20000], k=k, mode=mode).results]
+            ticket = ticket_query(text)   # tickets are searched as the ticket assistant searches them
+            return [r.article_id for r in searcher.search(ticket.query, k=k, mode=mode, focus=ticket.focus).results]
 
         report = evaluate(run, queries, modes)
     except SearchError as exc:

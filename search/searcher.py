@@ -107,10 +107,11 @@ class Searcher:
         return np.array([i for i, aid in enumerate(self.build.chunk_article) if aid in keep], dtype=np.int64)
 
     # -- lanes -------------------------------------------------------------------------------
-    def _candidates(self, query: str, mode: str, allowed: np.ndarray | None,
+    def _candidates(self, query: str, focus: str, mode: str, allowed: np.ndarray | None,
                     idents: dict[int, IdentifierMatch]) -> tuple[_Candidates, np.ndarray | None]:
         """Each lane's top candidates (and, in hybrid mode, the identifier matches) with their lane
-        scores; every candidate gets its exact dense score. Also every chunk's BM25 score."""
+        scores; every candidate gets its exact dense score. Also every chunk's BM25 score. The
+        sparse lanes read ``query``; the dense lane embeds ``focus``."""
         n = self.config.fusion.candidates
         lexical_all, lexical_ids, lexical_scores = None, np.zeros(0, dtype=np.int64), np.zeros(0)
         ceiling = 0.0
@@ -125,7 +126,7 @@ class Searcher:
         else:
             # (running the sparse lanes in a thread while encoding was tried: it saved ~0.2 ms at one
             # client but cost 40% of the throughput at 16 clients through GIL hand-offs)
-            vector = self.encoder.encode([query])[0]
+            vector = self.encoder.encode([focus])[0]
             extra = np.concatenate([lexical_ids, np.fromiter(idents, np.int64, len(idents))])
             chunks, dense_scores = dense.candidates(self.build.dense_index, vector, n, allowed, extra,
                                                     self.build.dense_vectors)
@@ -150,8 +151,14 @@ class Searcher:
 
     # -- query -------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, mode: str = "hybrid", area: str | None = None,
-               type: str | None = None, tag: str | None = None) -> SearchResponse:  # noqa: A002 - API name
-        """Rank sections for ``query`` and group them per article. Raises QueryError on bad input."""
+               type: str | None = None, tag: str | None = None,  # noqa: A002 - API name
+               focus: str | None = None) -> SearchResponse:
+        """Rank sections for ``query`` and group them per article. Raises QueryError on bad input.
+
+        ``focus``: a shorter statement of what the query is about (a ticket's cleaned description,
+        see ``search.ticket.ticket_query``). The dense lane embeds it and snippets highlight its
+        terms; the lexical and identifier lanes still read all of ``query`` (pasted logs included).
+        Default: the query itself."""
         started = time.perf_counter()
         if mode not in MODES:
             raise QueryError(f"parameter 'mode': {mode!r} is not one of {', '.join(MODES)}")
@@ -159,14 +166,15 @@ class Searcher:
             raise QueryError("parameter 'k': must be an integer from 1 to 50")
         if not query or not query.strip():
             raise QueryError("parameter 'q': empty query; type some words, an error code or paste a ticket")
+        focus = focus if focus and focus.strip() else query
         allowed = self._allowed(area, type, tag)
         idents = self._identifiers(query, allowed) if mode == "hybrid" else {}
-        candidates, lexical_all = self._candidates(query, mode, allowed, idents)
+        candidates, lexical_all = self._candidates(query, focus, mode, allowed, idents)
         ranked = self._rank(mode, candidates, idents, k * 8)
         # group chunk numbers first; full hits only for the sections kept
         groups = [(aid, [self._hit(i, ranked[i], mode, lexical_all, idents) for i in chunks])
                   for aid, chunks in group_by_article(ranked, self.build.chunk_article, self._anchors, k)]
-        snippets = Snippets(query)
+        snippets = Snippets(focus)
         for _aid, (best, *_more) in groups:   # a snippet for each article's best section
             best.snippet = snippets(self.build.chunks[best.chunk]["text"])
         results = [self._article(aid, best, more) for aid, (best, *more) in groups]

@@ -80,3 +80,21 @@ def clean_ticket(body: str, subject: str = "") -> CleanTicket:
         removed.append("log lines (identifiers kept)")
     return CleanTicket(query=query, description=description, identifiers=sorted(found),
                        removed=sorted(set(removed)))
+
+
+@dataclass
+class TicketQuery:
+    query: str          # the whole ticket: what the lexical and identifier lanes read
+    focus: str          # the cleaned description + identifiers: what the dense lane embeds
+    cleaned: CleanTicket
+
+
+def ticket_query(body: str, subject: str = "", limit: int = 20000) -> TicketQuery:
+    """How the ticket assistant (and ``kb eval`` on tickets) searches a ticket: the lexical and
+    identifier lanes read the whole text, since pasted logs, stack traces and quoted replies carry
+    codes and exact wording; the embedding gets the cleaned description, since the model reads only
+    its first 256 tokens and a log dump would fill them. Measured on eval/tickets.jsonl against
+    searching the whole text or the cleaned text alone (docs/retrieval.md)."""
+    cleaned = clean_ticket(body, subject)
+    whole = f"{subject.strip()}\n{body}" if subject.strip() else body
+    return TicketQuery(whole[:limit], cleaned.query[:limit], cleaned)

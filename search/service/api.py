@@ -10,7 +10,7 @@ from search.errors import QueryError
 from search.results import best_sentence
 from search.service.errors import ApiError
 from search.service.links import SOURCES, StoreBusy, StoreError
-from search.ticket import clean_ticket
+from search.ticket import ticket_query
 
 bp = Blueprint("api", __name__)
 MAX_QUERY = 512
@@ -128,9 +128,10 @@ def suggest():
     if len(subject) > MAX_SUBJECT:
         raise ApiError(400, "invalid_field", f"field 'subject': {len(subject)} characters, the limit is {MAX_SUBJECT}")
     k = _int_param(request.args, "k", 5, 1, 50)
-    cleaned = clean_ticket(body, subject)
+    ticket = ticket_query(body, subject)
+    cleaned = ticket.cleaned
     searcher = _searcher(_state())  # one searcher for the whole request: chunk numbers belong to its build
-    response = searcher.search(cleaned.query[:4000] or body[:4000], k=k)
+    response = searcher.search(ticket.query, k=k, focus=ticket.focus)
     request_id = uuid.uuid4().hex
     suggestions = []
     for rank, r in enumerate(response.results, 1):
