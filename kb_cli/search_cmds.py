@@ -67,7 +67,8 @@ def _beir_searcher(settings, directory: Path, progress: bool):
     return open_searcher(local), queries
 
 
-def run_eval(settings, path: str | None, as_json: bool, modes: tuple[str, ...], k: int = 10) -> dict:
+def run_eval(settings, path: str | None, as_json: bool, modes: tuple[str, ...], k: int = 10,
+             primary_only: bool = False) -> dict:
     from search.errors import SearchError
     from search.evaluate import evaluate, format_table, load_tickets
     from search.searcher import open_searcher
@@ -79,7 +80,7 @@ def run_eval(settings, path: str | None, as_json: bool, modes: tuple[str, ...], 
             searcher, queries = _beir_searcher(settings, target, progress=not as_json)
         elif target.is_file():
             searcher = open_searcher(settings)
-            queries = load_tickets(target, searcher.build.articles)
+            queries = load_tickets(target, searcher.build.articles, primary_only)
         else:
             raise SearchError(f"{target}: no such ticket file or BEIR directory")
 

@@ -49,18 +49,25 @@ def _read_jsonl(path: Path) -> list[dict]:
     return rows
 
 
-def load_tickets(path: Path, articles: dict[str, dict]) -> list[Query]:
-    """The labelled ticket set: one object per line with ``id``, ``text``, ``article_ids``."""
+def load_tickets(path: Path, articles: dict[str, dict], primary_only: bool = False) -> list[Query]:
+    """The labelled ticket set: one object per line with ``id``, ``text``, ``article_ids`` (the
+    writer's labels, grade 2) and optionally ``also_answers`` (articles a blind pooled assessment
+    found to answer the ticket too, grade 1; see docs/retrieval.md). ``primary_only`` ignores
+    ``also_answers``. The identifier subset is defined by the ``article_ids`` alone."""
     queries = []
     for n, row in enumerate(_read_jsonl(path), 1):
         missing = [f for f in ("id", "text", "article_ids") if f not in row]
         if missing:
             raise SearchError(f"{path}: record {n}: missing field(s) {', '.join(missing)}")
+        also = row.get("also_answers", [])
+        if not isinstance(also, list) or not all(isinstance(a, str) for a in also):
+            raise SearchError(f"{path}: record {n}: field 'also_answers' must be a list of article ids")
         codes = [c for a in row["article_ids"] if a in articles
                  for c in (*articles[a].get("error_codes", ()), *articles[a].get("related_alerts", ()))]
         low = row["text"].lower()
-        queries.append(Query(row["id"], row["text"], {a: 1 for a in row["article_ids"]},
-                             any(str(c).lower() in low for c in codes)))
+        relevant = {} if primary_only else {a: 1 for a in also}
+        relevant.update({a: 2 for a in row["article_ids"]})
+        queries.append(Query(row["id"], row["text"], relevant, any(str(c).lower() in low for c in codes)))
     return queries
 
 
