@@ -23,13 +23,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from search.evaluate import load_tickets  # noqa: E402
 from search.searcher import open_searcher  # noqa: E402
 from search.settings import load_settings  # noqa: E402
+from search.ticket import ticket_query  # noqa: E402
 
 KEEP = 0.97
 
 
 def best_cosine(searcher, text: str) -> tuple[float, bool]:
-    response = searcher.search(text[:20000], k=3)
-    vector = searcher.encoder.encode([text[:20000]])[0]
+    """As the ticket assistant searches (``ticket_query``): the cosine is the cleaned description's."""
+    ticket = ticket_query(text)
+    response = searcher.search(ticket.query, k=3, focus=ticket.focus)
+    vector = searcher.encoder.encode([ticket.focus or ticket.query])[0]
     chunks = [h.chunk for r in response.results for h in [r.best, *r.more]]
     cos = max((float(searcher.build.dense_index.reconstruct(c) @ vector) for c in chunks), default=0.0)
     return cos, bool(response.results and "identifier" in response.results[0].best.lanes)
@@ -43,7 +46,8 @@ def main() -> None:
     searcher = open_searcher(load_settings())
     answerable = []
     for q in load_tickets(Path(args.tickets), searcher.build.articles):
-        top5 = [r.article_id for r in searcher.search(q.text[:20000], k=5).results]
+        ticket = ticket_query(q.text)
+        top5 = [r.article_id for r in searcher.search(ticket.query, k=5, focus=ticket.focus).results]
         cos, ident = best_cosine(searcher, q.text)
         if set(top5) & set(q.relevant) and not ident:
             answerable.append(cos)

@@ -3,7 +3,7 @@
 
     python scripts/tune_fusion.py [--tickets eval/tickets.jsonl] [--site-dir site] [--data-dir data]
         [--methods confidence,convex,rrf,dbsf] [--weights 0.3,0.4,0.5,0.6,0.7]
-        [--declared 0.5,1,2] [--found 0,0.25,0.5]
+        [--declared 0.5,1,2] [--found 0,0.25,0.5] [--primary-only]
 
 Prints one line per configuration: Recall@5, MRR@10, nDCG@10 and identifier Hit@1 of hybrid
 search. Query vectors are computed once and reused across configurations.
@@ -21,6 +21,7 @@ from search.evaluate import evaluate, load_tickets  # noqa: E402
 from search.fusion import FusionConfig  # noqa: E402
 from search.searcher import SearchConfig, Searcher, open_searcher  # noqa: E402
 from search.settings import load_settings  # noqa: E402
+from search.ticket import ticket_query  # noqa: E402
 
 
 class CachedEncoder:
@@ -49,19 +50,22 @@ def main() -> None:
     parser.add_argument("--weights", default="0.3,0.4,0.5,0.6,0.7", help="dense weights (α) to try")
     parser.add_argument("--declared", default="0.5,1,2", help="declared-identifier boosts to try")
     parser.add_argument("--found", default="0,0.25,0.5", help="found-identifier boosts to try")
+    parser.add_argument("--primary-only", action="store_true", help="only the tickets' article_ids are relevant")
     args = parser.parse_args()
     floats = lambda text: [float(x) for x in text.split(",")]  # noqa: E731
     settings = load_settings(None, {"site_dir": args.site_dir, "data_dir": args.data_dir})
     base = open_searcher(settings)
     encoder = CachedEncoder(base.encoder)
-    queries = load_tickets(Path(args.tickets), base.build.articles)
+    queries = load_tickets(Path(args.tickets), base.build.articles, args.primary_only)
+    tickets = {q.text: ticket_query(q.text) for q in queries}   # searched as the ticket assistant searches
     grid = itertools.product(args.methods.split(","), floats(args.weights), floats(args.declared), floats(args.found))
     print("method  dense_w  declared  found |  R@5    MRR   nDCG  idHit@1")
     for method, alpha, declared, found in grid:
         config = SearchConfig(fusion=FusionConfig(method=method, dense_weight=alpha), declared_boost=declared,
                               found_boost=found)
         searcher = Searcher(base.build, encoder, config)
-        m = evaluate(lambda text, mode: [r.article_id for r in searcher.search(text[:20000], k=10).results],
+        m = evaluate(lambda text, mode: [r.article_id for r in searcher.search(tickets[text].query, k=10,
+                                                                                focus=tickets[text].focus).results],
                      queries, ("hybrid",))["hybrid"]
         print(f"{method:7} {alpha:7.2f} {declared:9.2f} {found:6.2f} | {m['recall@5']:.3f}  {m['mrr@10']:.3f}  "
               f"{m['ndcg@10']:.3f}  {m['identifier_hit@1']:.3f}", flush=True)

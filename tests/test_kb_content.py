@@ -47,6 +47,25 @@ def test_every_ticket_label_points_to_an_article_and_section(kb_export, tickets)
             assert t["anchor"] in anchors, f"{t['id']}: no section #{t['anchor']} in {t['article_ids'][0]}"
 
 
+def test_also_answers_are_exactly_the_pooled_judgments(kb_export, tickets):
+    """eval/judgments.jsonl records the blind pooled assessment (docs/retrieval.md); a ticket's
+    ``also_answers`` are the judged articles graded 1 or 2 that are not among its ``article_ids``."""
+    by_id = {a["id"] for a in kb_export["articles"]}
+    rows = [json.loads(line) for line in (ROOT / "eval" / "judgments.jsonl").read_text(encoding="utf-8").splitlines()]
+    known = {t["id"]: t for t in tickets}
+    pairs = [(j["ticket"], j["article"]) for j in rows]
+    judged = set(pairs)
+    assert len(pairs) == len(judged) and {t for t, _ in pairs} == set(known)
+    expected: dict[str, set[str]] = {}
+    for j in rows:
+        assert j["article"] in by_id and j["grade"] in (0, 1, 2) and j["reason"], j
+        if j["grade"] and j["article"] not in known[j["ticket"]]["article_ids"]:
+            expected.setdefault(j["ticket"], set()).add(j["article"])
+    for t in tickets:
+        assert set(t.get("also_answers", [])) == expected.get(t["id"], set()), t["id"]
+        assert all((t["id"], a) in judged for a in t["article_ids"]), f"{t['id']}: a label was not judged"
+
+
 def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOP}
 
