@@ -84,11 +84,12 @@ def run_eval(settings, path: str | None, as_json: bool, modes: tuple[str, ...], 
         else:
             raise SearchError(f"{target}: no such ticket file or BEIR directory")
 
+        as_tickets = not target.is_dir()   # tickets are searched as the ticket assistant searches them
+
         def run(text: str, mode: str) -> list[str]:
-            if target.is_dir():
-                return [r.article_id for r in searcher.search(text[:20000], k=k, mode=mode).results]
-            ticket = ticket_query(text)   # tickets are searched as the ticket assistant searches them
-            return [r.article_id for r in searcher.search(ticket.query, k=k, mode=mode, focus=ticket.focus).results]
+            ticket = ticket_query(text) if as_tickets else None
+            query, focus = (ticket.query, ticket.focus) if ticket else (text[:20000], None)
+            return [r.article_id for r in searcher.search(query, k=k, mode=mode, focus=focus).results]
 
         report = evaluate(run, queries, modes)
     except SearchError as exc:
