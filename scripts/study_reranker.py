@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from search import fusion  # noqa: E402
 from search.evaluate import load_tickets, query_metrics  # noqa: E402
 from search.searcher import open_searcher  # noqa: E402
-from search.settings import load_settings  # noqa: E402
+from search.errors import SearchError  # noqa: E402
+from search.settings import SettingsError, load_settings  # noqa: E402
 from search.ticket import ticket_query  # noqa: E402
 
 TYPES = ("faq", "runbook", "reference")
@@ -120,4 +121,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (SearchError, SettingsError) as exc:   # bad path or settings: the message says which
+        sys.exit(f"error: {exc}")

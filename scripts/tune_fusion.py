@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from search.evaluate import evaluate, load_tickets  # noqa: E402
 from search.fusion import FusionConfig  # noqa: E402
 from search.searcher import SearchConfig, Searcher, open_searcher  # noqa: E402
-from search.settings import load_settings  # noqa: E402
+from search.errors import SearchError  # noqa: E402
+from search.settings import SettingsError, load_settings  # noqa: E402
 from search.ticket import ticket_query  # noqa: E402
 
 
@@ -72,4 +73,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (SearchError, SettingsError) as exc:   # bad path or settings: the message says which
+        sys.exit(f"error: {exc}")
