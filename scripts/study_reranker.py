@@ -93,23 +93,39 @@ def summary(data, ranked: dict[int, list[str]]) -> str:
             f"  idHit@1 {np.mean(ident):.3f}")
 
 
+def _numbers(kind, positive: bool = False):
+    """An argparse type: a comma-separated list of ``kind`` (bad values are a usage error)."""
+    def parse(text: str) -> list:
+        try:
+            values = [kind(v) for v in text.split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated {kind.__name__} values") from None
+        if positive and any(v <= 0 for v in values):
+            raise argparse.ArgumentTypeError(f"{text!r}: every value must be > 0")
+        return values
+    return parse
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", default="eval/tickets.jsonl")
     parser.add_argument("--site-dir", default="site")
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--primary-only", action="store_true", help="only the tickets' article_ids are relevant")
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--seeds", default="0,1", help="fold shuffles to try")
-    parser.add_argument("--c", default="0.01,0.1,1", help="inverse regularisation strengths to try")
+    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (at least 2)")
+    parser.add_argument("--seeds", type=_numbers(int), default="0,1", help="fold shuffles to try")
+    parser.add_argument("--c", type=_numbers(float, positive=True), default="0.01,0.1,1",
+                        help="inverse regularisation strengths to try (> 0)")
     args = parser.parse_args()
+    if args.folds < 2:
+        parser.error("--folds: at least 2 (one fold to test, the others to train)")
     settings = load_settings(None, {"site_dir": args.site_dir, "data_dir": args.data_dir})
     searcher = open_searcher(settings)
     queries = load_tickets(Path(args.tickets), searcher.build.articles, args.primary_only)
     data = [(q, *features(searcher, q)) for q in queries]
     print(f"shipped ranking                 {summary(data, {i: d[1] for i, d in enumerate(data)})}")
-    for c in (float(v) for v in args.c.split(",")):
-        for seed in (int(v) for v in args.seeds.split(",")):
+    for c in args.c:
+        for seed in args.seeds:
             folds = np.array_split(np.random.default_rng(seed).permutation(len(data)), args.folds)
             ranked = {}
             for f, test in enumerate(folds):
