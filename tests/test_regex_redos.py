@@ -277,3 +277,32 @@ def test_rewritten_ticket_patterns_decide_like_the_old_ones(line):
         new = getattr(ticket, name)
         method = "search" if name == "BOILERPLATE_RE" else "match"
         assert bool(getattr(new, method)(line)) == bool(getattr(old, method)(line)), (name, line)
+
+
+# -- the attacks of the issue, as requests -----------------------------------------------------------
+REQUEST_CPU_SECONDS = 5.0    # the fixed code answers each in ≈ 0.1 s of CPU (20,000-character tickets)
+ATTACKS = [
+    ("GET", {"q": "Aa" + "A" * 28}, None),
+    ("GET", {"q": "Aa" + "A" * 34}, None),
+    ("GET", {"q": ("AB" + "c" * 505 + "_")[:512], "k": "50"}, None),
+    ("POST", {}, {"body": ISSUE_TICKET}),
+    ("POST", {"k": "50"}, {"body": "AB" + "c" * 19990 + "_"}),
+    ("POST", {}, {"body": "Hi,\nthe player fails\nthanks" + " " * 19900 + "x", "subject": "Aa" + "A" * 900}),
+    ("POST", {}, {"body": "Ticket:" + " " * 19890 + "x y\n" + _repeat("AbAbAbAb_ ", 99)}),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method, args, body", ATTACKS, ids=[f"{m}-{i}" for i, (m, _a, _b) in enumerate(ATTACKS)])
+def test_the_issue_attacks_are_answered_within_bounded_cpu(client, method, args, body):
+    path = "/api/search" if method == "GET" else "/api/suggest"
+    start = time.process_time()
+    try:
+        with hard_limit(20.0):
+            response = client.open(path, method=method, query_string=args, json=body)
+    except TimeoutError:
+        pytest.fail(f"{method} {path}: still running after 20 s")
+    seconds = time.process_time() - start
+    # (the alarm inside a request becomes the app's 500: the message says how long it ran)
+    assert response.status_code == 200, f"{seconds:.1f} CPU s: " + response.get_data(as_text=True)[:300]
+    assert seconds < REQUEST_CPU_SECONDS, f"{method} {path}: {seconds:.2f} CPU s"
