@@ -306,3 +306,27 @@ def test_the_issue_attacks_are_answered_within_bounded_cpu(client, method, args,
     # (the alarm inside a request becomes the app's 500: the message says how long it ran)
     assert response.status_code == 200, f"{seconds:.1f} CPU s: " + response.get_data(as_text=True)[:300]
     assert seconds < REQUEST_CPU_SECONDS, f"{method} {path}: {seconds:.2f} CPU s"
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        return int(next(line for line in status if line.startswith("VmRSS:")).split()[1]) / 1024
+
+
+def test_long_words_are_not_kept_by_the_word_caches():
+    """Tokenizer, stemmer and highlighter cache per word; a ticket may be one 20,000-character word.
+    Before the length bound each such request left ≈ 80 KB in the caches (65,536 entries each, and
+    PyStemmer's own 10,000): 400 distinct words grew the process by ≈ 30 MB, a full cache by gigabytes."""
+    words = [f"{n:05d}" + _repeat("abcdefghijklmnopqrstuvwxyz"[n % 26] + "q", 19990) for n in range(400)]
+    lexical_tokens.tokenize(words[0])
+    results.Snippets(words[0] + " warm")(SECTION)
+    caches = (lexical_tokens._word_tokens, lexical_tokens._stem, results._term, results._key)
+    sizes, before = [c.cache_info().currsize for c in caches], _rss_mb()
+    for word in words:
+        assert lexical_tokens.tokenize(word) == [word.lower()]   # a digit-letter word is kept whole
+        results.Snippets(word)(SECTION)
+    grown = _rss_mb() - before
+    assert grown < 8, f"RSS grew by {grown:.1f} MB for 400 long words"
+    assert [c.cache_info().currsize for c in caches] == sizes
+    lexical_tokens.tokenize("fragLoadError fragLoadError")
+    assert lexical_tokens._word_tokens.cache_info().hits >= 1   # short words are still cached
