@@ -127,7 +127,7 @@ def _regex_calls() -> dict:
     })
     for name in ("GREETING_RE", "SIGN_OFF_RE", "QUOTE_HEADER_RE"):          # matched per line
         calls[f"ticket.{name}"] = (lambda p: lambda t: [p.match(line) for line in t.split("\n")])(getattr(ticket, name))
-    for name in ("BOILERPLATE_RE", "LOG_LINE_RE"):                          # searched per line
+    for name in ("BOILERPLATE_RE", "LOG_LINE_RE", "LOG_PUNCTUATION_RE"):    # searched per line
         calls[f"ticket.{name}"] = (lambda p: lambda t: [p.search(line) for line in t.split("\n")])(getattr(ticket, name))
     return calls
 
@@ -246,6 +246,9 @@ OLD_TICKET_PATTERNS = {
                               r"kind regards|br|cheers|sincerely|thx|ty|merci|gracias|--+|—+|__+)\s*[,.!]*\s*$", re.I),
     "QUOTE_HEADER_RE": re.compile(r"^\s*(on .{3,120} wrote:|-{2,} ?original message ?-{2,}|from: .+|le .+ a écrit ?:|"
                                   r"am .+ schrieb .+:)\s*$", re.I),
+    "LOG_LINE_RE": re.compile(r"(^\s*at [\w$.<>]+\(.*\)\s*$)|(^\s*\d{4}-\d\d-\d\d[ T]\d\d:\d\d)|(^\s*\[?\d\d:\d\d:\d\d)|"
+                              r"(^\s*[<>*] )|(^\s*[\w-]+: [^ ]+$)|(^\s*(HTTP/\d|GET |POST |PUT |HEAD |OPTIONS ))|"
+                              r"(^\s*(Caused by|Exception|Traceback|E/|W/|I/|D/)\b)|(^\s*[{}\[\]])", re.I),
     "BOILERPLATE_RE": re.compile(r"(sent from my (iphone|android|ipad|mobile)|this (e-?mail|message) (and any attachments )?"
                                  r"(is|are|may be) confidential|please consider the environment|unsubscribe|"
                                  r"^\s*(ticket|case|priority|severity|product|customer|account|submitted|requester|"
@@ -254,7 +257,9 @@ OLD_TICKET_PATTERNS = {
 WORDISH = st.text(alphabet="AaBbZz019_é. -:", max_size=14)
 LINEISH = st.lists(st.sampled_from(["thanks", "Thank", " you", " ", "  ", ",", ".", "!", "-", "--", "—", "_", "__",
                                     "x", "am", "Am", " schrieb ", "schrieb", ":", "ticket", "id", "#", "no.", "no",
-                                    "on", " wrote:", "from: ", "le", " a écrit", "é", "\t", "regards", "best", "a"]),
+                                    "on", " wrote:", "from: ", "le", " a écrit", "é", "\t", "regards", "best", "a",
+                                    "at ", "a.b", "(", ")", "$", "2026-11-20", "T", "10:00", ":01", "[", "]", "{",
+                                    "<", ">", "*", "HTTP/1", "GET ", "Caused by", "E/", "Traceback", "x-cache"]),
                    max_size=10).map("".join)
 
 
@@ -272,10 +277,14 @@ def test_rewritten_identifier_patterns_match_what_the_old_ones_matched(text):
 @example(line="Am 12.03.2024 um 10:00 schrieb Max Mustermann <max@example.com>:")
 @example(line="  Ticket ID :  ZD-48121  ")
 @example(line="Thanks so much!! ")
+@example(line="    at com.example.Player.load(Player.java:120)  ")
+@example(line=" 2026-11-20T10:00:01 fragLoadError")
+@example(line="x-cache: MISS")
+@example(line="  Caused by: java.io.IOException")
 def test_rewritten_ticket_patterns_decide_like_the_old_ones(line):
     for name, old in OLD_TICKET_PATTERNS.items():
         new = getattr(ticket, name)
-        method = "search" if name == "BOILERPLATE_RE" else "match"
+        method = "search" if name in ("BOILERPLATE_RE", "LOG_LINE_RE") else "match"
         assert bool(getattr(new, method)(line)) == bool(getattr(old, method)(line)), (name, line)
 
 
