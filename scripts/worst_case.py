@@ -241,8 +241,9 @@ def synthetic_searcher(settings, searcher, size: int, tmp: Path):
 
     build, kind, _noisy, _index = synthetic_index(settings, size, tmp)
     articles, chunk_article = {}, []
+    sources = [build.articles[chunk["article_id"]] for chunk in build.chunks[::10]]
     for n, chunk in enumerate(build.chunks):
-        source = build.articles[chunk["article_id"]]
+        source = sources[n // 10]   # the article of the group's first chunk
         aid = f"{source['id']}-S{n // 10}"
         articles.setdefault(aid, dict(source, id=aid, url=f"{source['url']}s{n // 10}/"))
         chunk["article_id"] = aid
