@@ -1,0 +1,77 @@
+"""Pure functions behind trustworthy rankings: link-list sections, sections shown per article,
+stack-frame names and log keywords that are not identifiers, identifiers in the ticket's spelling,
+and what the cleaner removed staying out of every lane."""
+from __future__ import annotations
+
+from search.identifier_filters import as_written, is_log_word, ticket_identifiers, without_frames
+from search.results import group_by_article, is_link_list
+from search.ticket import clean_ticket, ticket_query
+
+
+def test_link_list_sections_are_recognised_by_heading():
+    for heading in ("Related", "See also", "References", "related articles", "Further reading", "See also:"):
+        assert is_link_list(heading), heading
+    for heading in ("Resolution", "Related forms of the error", "Referencing a key", ""):
+        assert not is_link_list(heading), heading
+
+
+def test_a_hidden_section_places_its_article_but_is_not_listed():
+    article_of = ["A", "A", "B", "B", "C"]
+    anchor_of = ["res", "issue", "related", "cause", "x"]
+    shown = [False, True, False, True, True]
+    groups = group_by_article([0, 2, 4, 1, 3], article_of, anchor_of, k=3, shown=shown)
+    assert groups == [("A", [1]), ("B", [3]), ("C", [4])]
+    # an article placed only by hidden sections comes back empty: the caller picks one to show
+    assert group_by_article([2], article_of, anchor_of, k=3, shown=shown) == [("B", [])]
+
+
+def test_stack_frames_are_dropped_but_exceptions_and_prose_stay():
+    trace = ("java.lang.IllegalStateException: Handler dead\n"
+             "    at android.os.Handler.dispatchMessage(Handler.java:106)\n"
+             "    at android.os.Looper.loopOnce(Looper.java:201)\n"
+             "    at verifySv (/app/src/hooks/sv.js:41:17)\n"
+             "    at Layer.handle [as handle_request] (/app/node_modules/express/lib/router/layer.js:95:5)\n"
+             "    at /app/index.js:3:9\n"
+             '  File "app.py", line 12, in handler\n'
+             "3   MyApp   0x0000000100a1b2c3 -[PlayerVC viewDidLoad] + 120\n"
+             "    ... 12 more\n"
+             "at the moment it dies (see the log above)\n"
+             "Caused by: androidx.media3.datasource.HttpDataSource$InvalidResponseCodeException: Response code: 404")
+    kept = without_frames(trace)
+    for gone in ("dispatchMessage", "loopOnce", "verifySv", "handle_request", "index.js", "app.py", "viewDidLoad", "12 more"):
+        assert gone not in kept, gone
+    for stays in ("IllegalStateException", "at the moment it dies", "InvalidResponseCodeException", "404"):
+        assert stays in kept, stays
+    keys = ticket_identifiers(trace)
+    assert "illegalstateexception" in keys and "invalidresponsecodeexception" in keys and "http 404" in keys
+    assert not keys & {"dispatchmessage", "looponce", "verifysv"}
+
+
+def test_log_keywords_are_not_identifiers():
+    for word in ("fatal: true", "fatal: false", "fatal=true", "level: error", "debug", "warn"):
+        assert is_log_word(word), word
+    for key in ("fragloaderror", "http 403", "err_hls_403", "6007", "503 slow down", "latency_mode"):
+        assert not is_log_word(key), key
+    assert ticket_identifiers('{type: "networkError", details: "fragLoadError", fatal: true}') == {
+        "networkerror", "fragloaderror"}
+
+
+def test_identifiers_keep_the_tickets_spelling():
+    text = "HTTP/2 429 then fragLoadError; Response code: 404; 503 Slow Down; 6007; #EXT-X-TARGETDURATION"
+    spelled = as_written(text, ["http 429", "fragloaderror", "http 404", "503 slow down", "6007",
+                                "ext-x-targetduration", "absent"])
+    assert spelled == {"http 429": "HTTP/2 429", "fragloaderror": "fragLoadError", "http 404": "Response code: 404",
+                       "503 slow down": "503 Slow Down", "6007": "6007",
+                       "ext-x-targetduration": "#EXT-X-TARGETDURATION"}
+    assert clean_ticket("hls.js says fragLoadError and bufferStalledError").identifiers == [
+        "bufferStalledError", "fragLoadError"]
+
+
+def test_removed_text_counts_in_no_lane():
+    body = ("Hi team,\nour HDR uploads look washed out on Android.\n"
+            "This email is confidential and may be privileged.\nThanks,\nAna\nSent from my iPhone")
+    ticket = ticket_query(body)
+    for gone in ("iPhone", "confidential", "Ana", "Hi team"):
+        assert gone not in ticket.query and gone not in ticket.focus, gone
+    assert "washed out" in ticket.query
+    assert "iphone" not in {i.lower() for i in ticket.cleaned.identifiers}
