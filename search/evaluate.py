@@ -128,6 +128,27 @@ def evaluate(run: Callable[[str, str], list[str]], queries: list[Query], modes=(
     return report
 
 
+def abstention_metrics(answerable: list[bool], unanswerable: list[bool]) -> dict[str, float | None]:
+    """"No confident match" as a classifier (True = abstained) over answerable queries (the labelled
+    tickets) and unanswerable ones (tickets no article answers): recall = share of unanswerable
+    flagged, precision = share of flags that are unanswerable, false_abstention = share of
+    answerable flagged."""
+    caught, wrong = sum(unanswerable), sum(answerable)
+    return {"abstention_recall": caught / len(unanswerable) if unanswerable else None,
+            "abstention_precision": caught / (caught + wrong) if caught + wrong else None,
+            "false_abstention": wrong / len(answerable) if answerable else None,
+            "unanswerable_queries": len(unanswerable)}
+
+
+def format_abstention(name: str, report: dict) -> str:
+    cols = ("abstention_recall", "abstention_precision", "false_abstention")
+    lines = [f"no confident match on {name} ({next(iter(report.values()))['unanswerable_queries']} unanswerable "
+             "tickets) vs the labelled tickets", "| mode | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    for mode, m in report.items():
+        lines.append(f"| {mode} | " + " | ".join("–" if m[c] is None else f"{m[c]:.3f}" for c in cols) + " |")
+    return "\n".join(lines)
+
+
 def format_table(name: str, report: dict) -> str:
     cols = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "identifier_hit@1")
     lines = [f"{name} ({next(iter(report.values()))['queries']} queries, "

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from search import dense, fusion, store
+from search import abstention, dense, fusion, store
 from search.build import LoadedBuild
 from search.encoder import Encoder, make_encoder, resolve_model
 from search.errors import QueryError
@@ -40,9 +40,10 @@ class SearchConfig:
     fusion: fusion.FusionConfig = field(default_factory=lambda: fusion.FusionConfig("confidence", 0.6))
     declared_boost: float = 0.5   # × weight of each query identifier the article declares
     found_boost: float = 0.25     # × weight of each query identifier found in the section's text
-    # "No confident match" when the best section has no identifier hit and its cosine similarity
-    # to the query is below this. Calibrated on eval/tickets.jsonl (docs/retrieval.md).
-    min_dense_score: float = 0.36
+    # "No confident match" when the best section is not in the identifier tier and
+    # best cosine + 0.5 · coverage of the query's words by the top article is below this
+    # (search/abstention.py). Calibrated by scripts/calibrate_threshold.py (docs/retrieval.md).
+    min_evidence: float = 0.60
     # Lexical mode has no cosine: BM25 of the best section below this is "not confident".
     min_lexical_score: float = 4.0
 
@@ -56,6 +57,7 @@ class SearchResponse:
     identifiers: list[str]
     build_id: str
     took_ms: float
+    evidence: abstention.Evidence | None = None   # why it is (not) confident; not in the JSON
 
     def to_json(self) -> dict:
         return {"query": self.query, "mode": self.mode, "confident": self.confident,
@@ -92,6 +94,7 @@ class Searcher:
         # its subsections) may place their article but are not shown: another section is
         self._link_list = np.array([is_link_list(c["heading"]) for c in build.chunks], dtype=bool)
         self._shown = [bool(c["text"].strip()) and not link for c, link in zip(build.chunks, self._link_list)]
+        self._article_of = np.asarray(build.chunk_article)
         self._fallback: dict[str, int] = {}   # article → its first section that can be shown
         for i, chunk in enumerate(build.chunks):
             if self._shown[i]:
@@ -187,10 +190,11 @@ class Searcher:
         for _aid, (best, *_more) in groups:   # a snippet for each article's best section
             best.snippet = snippets(self.build.chunks[best.chunk]["text"])
         results = [self._article(aid, best, more) for aid, (best, *more) in groups]
-        confident = self._confident(mode, results, candidates)
+        evidence = self._evidence(mode, results, candidates, idents, focus)
+        confident = self._confident(mode, results, candidates, evidence)
         found = sorted(set(spelling.values()))
         return SearchResponse(query, mode, results, confident, found, self.build.build_id,
-                              (time.perf_counter() - started) * 1000)
+                              (time.perf_counter() - started) * 1000, evidence)
 
     def _spelling(self, query: str, idents: dict[int, IdentifierMatch]) -> dict[str, str]:
         """Each matched identifier key as the query wrote it (as the KB writes it if the query's
@@ -262,17 +266,34 @@ class Searcher:
         return ArticleResult(aid, a["title"], a["type"], a["service_area"], a["url"], a["stable_url"],
                              best.score, best, more)
 
-    def _confident(self, mode: str, results: list[ArticleResult], candidates: _Candidates) -> bool:
+    def _evidence(self, mode: str, results: list[ArticleResult], candidates: _Candidates,
+                  idents: dict[int, IdentifierMatch], focus: str) -> abstention.Evidence | None:
+        """What ``abstention`` weighs: identifier tier of the best section, best cosine of the top 3
+        articles' listed sections, coverage of the focus's words by the top article."""
+        if not results or mode == "lexical":
+            return None
+        best = results[0].best
+        match = idents.get(best.chunk)
+        tier = bool(match and (match.declared > 0 or any(is_strong(key) for key in match.names)))
+        top = np.searchsorted(candidates.chunks, [h.chunk for r in results[:3] for h in [r.best, *r.more]])
+        lexical = self.build.lexical
+        article = results[0].article_id
+        covered = abstention.coverage(
+            abstention.content_words(tokenize(focus)), lambda word: len(lexical.postings(word)), lexical.num_docs,
+            lambda word: bool((self._article_of[lexical.postings(word)] == article).any()))
+        return abstention.Evidence(tier, float(np.nanmax(candidates.dense[top])), covered)
+
+    def _confident(self, mode: str, results: list[ArticleResult], candidates: _Candidates,
+                   evidence: abstention.Evidence | None) -> bool:
         if not results:
             return False
-        best = results[0].best
-        if "identifier" in best.lanes:
-            return True
         if mode == "lexical":
+            best = results[0].best
+            if "identifier" in best.lanes:
+                return True
             at = np.searchsorted(candidates.chunks, best.chunk)
             return bool(candidates.lexical[at] >= self.config.min_lexical_score)
-        top = np.searchsorted(candidates.chunks, [h.chunk for r in results[:3] for h in [r.best, *r.more]])
-        return bool(candidates.dense[top].max() >= self.config.min_dense_score)
+        return abstention.confident(evidence, self.config.min_evidence)
 
 
 def open_searcher(settings, encoder: Encoder | None = None, config: SearchConfig | None = None,

@@ -95,6 +95,8 @@ def clean_ticket(body: str, subject: str = "") -> CleanTicket:
     if logs:
         removed.append("log lines (identifiers kept)")
     searchable = "\n".join(p for p in [subject.strip(), *prose, *logs, *quoted] if p.strip())
+    if not searchable:   # everything looked like boilerplate ("how do I unsubscribe …"): search it all
+        searchable = query = " ".join(f"{subject}\n{body}".split())
     return CleanTicket(query=query, description=description, identifiers=found,
                        removed=sorted(set(removed)), searchable=searchable)
 

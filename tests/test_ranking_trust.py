@@ -75,3 +75,42 @@ def test_removed_text_counts_in_no_lane():
         assert gone not in ticket.query and gone not in ticket.focus, gone
     assert "washed out" in ticket.query
     assert "iphone" not in {i.lower() for i in ticket.cleaned.identifiers}
+
+
+def test_a_ticket_that_is_all_boilerplate_is_still_searched():
+    ticket = ticket_query("how do I unsubscribe from the marketing newsletter")
+    assert ticket.query == ticket.focus == "how do I unsubscribe from the marketing newsletter"
+
+
+def test_content_words_are_distinct_and_skip_numbers_and_short_tokens():
+    from search.abstention import content_words
+    assert content_words(["logo", "hd", "logo", "1080", "-12660", "watermark", "avc1.64001f"]) == [
+        "logo", "watermark", "avc1.64001f"]
+
+
+def test_coverage_weighs_rare_and_unknown_words_most():
+    from search.abstention import coverage, idf
+    assert idf(0, 100) > idf(1, 100) > idf(50, 100) > 0
+    df = {"player": 60, "watermark": 0, "stall": 3}.get
+    in_top = {"player", "stall"}.__contains__
+    # the unknown word outweighs the common one: low coverage although 2 of 3 words match
+    share = coverage(["player", "watermark", "stall"], df, 100, in_top)
+    assert 0.4 < share < 0.6
+    assert coverage(["player", "stall"], df, 100, in_top) == 1.0
+    assert coverage([], df, 100, in_top) == 1.0    # nothing to contradict the ranking
+
+
+def test_confidence_needs_an_identifier_or_enough_combined_evidence():
+    from search.abstention import Evidence, confident
+    assert confident(Evidence(True, 0.1, 0.0), 0.6)                 # identifier tier: always
+    assert confident(Evidence(False, 0.45, 0.3), 0.6)               # 0.45 + 0.5·0.3 = 0.60
+    assert not confident(Evidence(False, 0.45, 0.2), 0.6)
+    assert not confident(Evidence(False, 0.55, 0.0), 0.6)           # similar text, none of its words
+
+
+def test_abstention_metrics():
+    from search.evaluate import abstention_metrics
+    m = abstention_metrics([False] * 19 + [True], [True, True, True, False])
+    assert m["abstention_recall"] == 0.75 and m["abstention_precision"] == 0.75 and m["false_abstention"] == 0.05
+    assert abstention_metrics([False], [])["abstention_recall"] is None
+    assert abstention_metrics([False], [False])["abstention_precision"] is None
