@@ -69,6 +69,29 @@ def is_link_list(heading: str) -> bool:
     return " ".join(heading.lower().replace(":", " ").split()) in LINK_LIST_HEADINGS
 
 
+def article_scores(ranked: Mapping[int, float], article_of: Sequence[str] | Mapping[int, str],
+                   support: float) -> dict[str, float]:
+    """Each article's score from its ranked sections: its best section's score plus ``support`` ×
+    its second best (an article that answers in two places beats one that mentions the words once;
+    passage-score aggregation between MaxP and SumP). ``ranked`` is best first."""
+    best: dict[str, float] = {}
+    second: dict[str, float] = {}
+    for chunk, score in ranked.items():
+        article = article_of[chunk]
+        if article not in best:
+            best[article] = score
+        elif article not in second:
+            second[article] = score
+    return {article: score + support * second.get(article, 0.0) for article, score in best.items()}
+
+
+def by_article_score(ranked: Mapping[int, float], article_of: Sequence[str] | Mapping[int, str],
+                     scores: Mapping[str, float]) -> list[int]:
+    """The ranked chunks reordered by their article's score (stable: within an article, and between
+    articles of equal score, the ranking's order is kept)."""
+    return sorted(ranked, key=lambda chunk: -scores[article_of[chunk]])
+
+
 def group_by_article(ranked: Iterable[int], article_of: Sequence[str] | Mapping[int, str],
                      anchor_of: Sequence[str] | Mapping[int, str], k: int,
                      more_per_article: int = 3,

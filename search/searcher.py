@@ -28,8 +28,8 @@ from search.identifier_filters import as_written, is_log_word, without_frames
 from search.identifiers import is_strong
 from search.lexical import top_k
 from search.lexical_tokens import tokenize
-from search.results import (PREPARED_TEXTS, ArticleResult, SectionHit, Snippets, group_by_article, is_link_list,
-                            prepare)
+from search.results import (PREPARED_TEXTS, ArticleResult, SectionHit, Snippets, article_scores, by_article_score,
+                            group_by_article, is_link_list, prepare)
 
 MODES = ("hybrid", "dense", "lexical")
 TYPES = ("runbook", "faq", "reference")
@@ -46,6 +46,9 @@ class SearchConfig:
     min_evidence: float = 0.60
     # Lexical mode has no cosine: BM25 of the best section below this is "not confident".
     min_lexical_score: float = 4.0
+    # An article's score: its best section's + this × its second best's (search/results.py,
+    # article_scores; docs/retrieval.md has the grid 0–0.5 on the tickets). 0: best section only.
+    second_section: float = 0.25
 
 
 @dataclass
@@ -187,9 +190,9 @@ class Searcher:
         spelling = self._spelling(query, idents)
         groups = self._groups(ranked, k, mode, lexical_all, idents, spelling)
         snippets = Snippets(focus)
-        for _aid, (best, *_more) in groups:   # a snippet for each article's best section
+        for _aid, _score, (best, *_more) in groups:   # a snippet for each article's best section
             best.snippet = snippets(self.build.chunks[best.chunk]["text"])
-        results = [self._article(aid, best, more) for aid, (best, *more) in groups]
+        results = [self._article(aid, best, more, score) for aid, score, (best, *more) in groups]
         evidence = self._evidence(mode, results, candidates, idents, focus)
         confident = self._confident(mode, results, candidates, evidence)
         found = sorted(set(spelling.values()))
@@ -204,16 +207,17 @@ class Searcher:
         return {key: written.get(key) or self.build.identifiers.display.get(key, key) for key in keys}
 
     def _groups(self, ranked: dict[int, float], k: int, mode: str, lexical_all: np.ndarray | None,
-                idents: dict[int, IdentifierMatch], spelling: dict[str, str]) -> list[tuple[str, list[SectionHit]]]:
+                idents: dict[int, IdentifierMatch], spelling: dict[str, str]) -> list[tuple[str, float, list[SectionHit]]]:
         """Ranked chunks grouped per article (chunk numbers first; full hits only for the sections
         kept). An article placed only by sections that are not shown gets its first section with
         text, at the article's score, so every result has a section and a snippet."""
-        article_score: dict[str, float] = {}
-        for i, score in ranked.items():
-            article_score.setdefault(self.build.chunk_article[i], score)
-        groups = group_by_article(ranked, self.build.chunk_article, self._anchors, k, shown=self._shown)
-        return [(aid, [self._hit(i, ranked.get(i, article_score[aid]), mode, lexical_all, idents, spelling)
-                       for i in (chunks or [self._fallback[aid]])])
+        article_of = self.build.chunk_article
+        article_score = article_scores(ranked, article_of, self.config.second_section)
+        groups = group_by_article(by_article_score(ranked, article_of, article_score), article_of, self._anchors, k,
+                                  shown=self._shown)
+        return [(aid, round(article_score[aid], 6),
+                 [self._hit(i, ranked.get(i, article_score[aid]), mode, lexical_all, idents, spelling)
+                  for i in (chunks or [self._fallback[aid]])])
                 for aid, chunks in groups if chunks or aid in self._fallback]
 
     def _rank(self, mode: str, candidates: _Candidates, idents: dict[int, IdentifierMatch],
@@ -261,10 +265,10 @@ class Searcher:
         names = sorted({spelling[key] for key in idents[i].names}) if i in idents else []
         return SectionHit(i, *self._sections[i], round(score, 6), lanes, names)
 
-    def _article(self, aid: str, best: SectionHit, more: list[SectionHit]) -> ArticleResult:
+    def _article(self, aid: str, best: SectionHit, more: list[SectionHit], score: float) -> ArticleResult:
         a = self.build.articles[aid]
         return ArticleResult(aid, a["title"], a["type"], a["service_area"], a["url"], a["stable_url"],
-                             best.score, best, more)
+                             score, best, more)
 
     def _evidence(self, mode: str, results: list[ArticleResult], candidates: _Candidates,
                   idents: dict[int, IdentifierMatch], focus: str) -> abstention.Evidence | None:
