@@ -133,11 +133,15 @@ def _term(word: str) -> str | None:
     return None if len(word) < 3 or word.lower() in STOP_WORDS else _key(word)
 
 
-def query_terms(query: str) -> set[str]:
-    """Stemmed keys of the query's words and identifiers worth highlighting (≥ 3 characters, no stop words)."""
+@functools.lru_cache(maxsize=16)
+def query_terms(query: str) -> frozenset[str]:
+    """Stemmed keys of the query's words and identifiers worth highlighting (≥ 3 characters, no stop
+    words). Cached for the last few queries: the ticket assistant asks again for every suggestion's
+    'why it matched' sentence (``best_sentence``), and a 20,000-character ticket × k = 50 made this
+    the largest cost of a request (issue 17; docs/performance.md)."""
     terms = set(map(_term, WORD_RE.findall(query)))
     terms.discard(None)
-    return terms
+    return frozenset(terms)   # shared by the callers of the cache: immutable
 
 
 def _spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
