@@ -70,19 +70,20 @@ def is_link_list(heading: str) -> bool:
 
 
 def article_scores(ranked: Mapping[int, float], article_of: Sequence[str] | Mapping[int, str],
-                   support: float) -> dict[str, float]:
+                   anchor_of: Sequence[str] | Mapping[int, str], support: float) -> dict[str, float]:
     """Each article's score from its ranked sections: its best section's score plus ``support`` ×
-    its second best (an article that answers in two places beats one that mentions the words once;
-    passage-score aggregation between MaxP and SumP). ``ranked`` is best first."""
-    best: dict[str, float] = {}
+    the best score of another of its sections (an article that answers in two places beats one
+    that mentions the words once; passage-score aggregation between MaxP and SumP). Windows of one
+    long section are one section: they add nothing. ``ranked`` is best first."""
+    best: dict[str, tuple[float, str]] = {}
     second: dict[str, float] = {}
     for chunk, score in ranked.items():
         article = article_of[chunk]
         if article not in best:
-            best[article] = score
-        elif article not in second:
+            best[article] = (score, anchor_of[chunk])
+        elif article not in second and anchor_of[chunk] != best[article][1]:
             second[article] = score
-    return {article: score + support * second.get(article, 0.0) for article, score in best.items()}
+    return {article: score + support * second.get(article, 0.0) for article, (score, _) in best.items()}
 
 
 def by_article_score(ranked: Mapping[int, float], article_of: Sequence[str] | Mapping[int, str],

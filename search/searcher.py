@@ -46,9 +46,9 @@ class SearchConfig:
     min_evidence: float = 0.60
     # Lexical mode has no cosine: BM25 of the best section below this is "not confident".
     min_lexical_score: float = 4.0
-    # An article's score: its best section's + this × its second best's (search/results.py,
+    # An article's score: its best section's + this × its best other section's (search/results.py,
     # article_scores; docs/retrieval.md has the grid 0–0.5 on the tickets). 0: best section only.
-    second_section: float = 0.25
+    second_section: float = 0.1
 
 
 @dataclass
@@ -212,7 +212,7 @@ class Searcher:
         kept). An article placed only by sections that are not shown gets its first section with
         text, at the article's score, so every result has a section and a snippet."""
         article_of = self.build.chunk_article
-        article_score = article_scores(ranked, article_of, self.config.second_section)
+        article_score = article_scores(ranked, article_of, self._anchors, self.config.second_section)
         groups = group_by_article(by_article_score(ranked, article_of, article_score), article_of, self._anchors, k,
                                   shown=self._shown)
         return [(aid, round(article_score[aid], 6),

@@ -120,7 +120,11 @@ def test_article_score_adds_a_share_of_its_second_best_section():
     from search.results import article_scores, by_article_score
     ranked = {0: 1.0, 5: 0.9, 6: 0.8, 1: 0.1}       # best first
     article_of = {0: "A", 1: "A", 5: "B", 6: "B"}
-    scores = article_scores(ranked, article_of, 0.25)
+    anchor_of = {0: "issue", 1: "cause", 5: "resolution", 6: "verify"}
+    scores = article_scores(ranked, article_of, anchor_of, 0.25)
     assert scores == {"A": 1.0 + 0.25 * 0.1, "B": 0.9 + 0.25 * 0.8}
     assert by_article_score(ranked, article_of, scores) == [5, 6, 0, 1]   # B answers in two places
-    assert by_article_score(ranked, article_of, article_scores(ranked, article_of, 0.0)) == [0, 1, 5, 6]
+    assert by_article_score(ranked, article_of, article_scores(ranked, article_of, anchor_of, 0.0)) == [0, 1, 5, 6]
+    # two windows of one long section are one section
+    windows = article_scores(ranked, article_of, {0: "issue", 1: "cause", 5: "resolution", 6: "resolution"}, 0.25)
+    assert windows == {"A": 1.0 + 0.25 * 0.1, "B": 0.9}
