@@ -128,3 +128,69 @@ def test_article_score_adds_a_share_of_its_second_best_section():
     # two windows of one long section are one section
     windows = article_scores(ranked, article_of, {0: "issue", 1: "cause", 5: "resolution", 6: "resolution"}, 0.25)
     assert windows == {"A": 1.0 + 0.25 * 0.1, "B": 0.9}
+
+
+RELATED_ARTICLE = '''---
+id: FAQ-UPLOAD-009
+title: Choosing chunk sizes for big uploads
+type: faq
+service_area: upload
+owner: team-media-ingest
+last_reviewed: 2026-11-01
+review_interval_days: 90
+status: draft
+tags: [upload]
+---
+## Issue
+
+Which part size should a client use for multipart uploads?
+
+## Environment
+
+Web and mobile clients.
+
+## Resolution
+
+### 1. Pick the part size
+
+Parts of 8 to 64 MiB keep retries cheap.
+
+## Cause
+
+Every part is retried on its own.
+
+## Related
+
+"413 Payload Too Large" during upload: single request larger than the gateway body limit, request
+entity too large, payload too large, 413 payload too large.
+'''
+
+
+def test_link_lists_never_rank_and_every_result_has_a_snippet(tmp_path):
+    """A Related section full of another article's words must not put its article first, and an
+    article whose best chunk is an empty heading section shows a section with text."""
+    import shutil
+
+    from search.indexer import build_index
+    from search.searcher import open_searcher
+    from search.settings import load_settings
+    from tests.conftest import FIXTURE_KB, build_mkdocs
+    from tests.fake_encoder import FakeEncoder
+
+    kb = tmp_path / "kb"
+    shutil.copytree(FIXTURE_KB, kb, ignore=shutil.ignore_patterns("site"))
+    (kb / "docs" / "upload" / "chunk-sizes.md").write_text(RELATED_ARTICLE, encoding="utf-8")
+    build_mkdocs(kb / "mkdocs.yml", kb / "site")
+    settings = load_settings(None, {"site_dir": str(kb / "site"), "data_dir": str(tmp_path / "data")}, environ={})
+    build_index(settings, encoder=FakeEncoder(), progress=False)
+    searcher = open_searcher(settings, encoder=FakeEncoder())
+    for mode in ("hybrid", "lexical", "dense"):
+        for query in ("payload too large request entity too large", "multipart part size resolution",
+                      "Choosing chunk sizes for big uploads"):
+            results = searcher.search(query, k=5, mode=mode).results
+            assert results
+            for result in results:
+                assert result.best.heading != "Related" and all(h.heading != "Related" for h in result.more)
+                assert result.best.snippet.strip(), (mode, query, result.article_id, result.best.heading)
+    top = searcher.search("payload too large request entity too large", k=5, mode="lexical").results
+    assert top[0].article_id == "FAQ-UPLOAD-001"
