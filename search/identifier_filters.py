@@ -54,6 +54,22 @@ def _literal(key: str) -> re.Pattern:
     return re.compile(r"(?<![\w])" + r"\s+".join(map(re.escape, key.split(" "))) + r"(?![\w])", re.I)
 
 
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _find(low: str, text: str, key: str) -> str | None:
+    """``key``'s first whole-word occurrence in ``text`` (``low`` is ``text`` lower-cased, same
+    length), as ``text`` writes it; None if there is none."""
+    start = low.find(key)
+    while start != -1:
+        end = start + len(key)
+        if (start == 0 or not _word_char(low[start - 1])) and (end == len(low) or not _word_char(low[end])):
+            return text[start:end]
+        start = low.find(key, start + 1)
+    return None
+
+
 def as_written(text: str, keys: Iterable[str]) -> dict[str, str]:
     """Each key's first spelling in ``text`` (``fragLoadError`` for ``fragloaderror``, ``HTTP/2 429``
     for ``http 429``); a key the text does not spell is left out."""
@@ -66,8 +82,13 @@ def as_written(text: str, keys: Iterable[str]) -> dict[str, str]:
             key = f"http {match.group(1)}" if kind == "http" else identifiers.normalize(match.group(0))
             if key in wanted and key not in spelled:
                 spelled[key] = " ".join(match.group(0).split())
+    low = text.lower()
+    same_length = len(low) == len(text)   # lower() may lengthen a few Unicode letters
     for key in wanted - spelled.keys():   # declared phrases and bare numbers
-        found = _literal(key).search(text) if key else None
+        found = _find(low, text, key) if key and same_length else None
+        if found is None and key and (" " in key or not same_length):   # other white space
+            match = _literal(key).search(text)
+            found = match.group(0) if match else None
         if found:
-            spelled[key] = " ".join(found.group(0).split())
+            spelled[key] = " ".join(found.split())
     return spelled
