@@ -68,10 +68,23 @@ def _beir_searcher(settings, directory: Path, progress: bool):
     return open_searcher(local), queries
 
 
+def _add_abstention(report: dict, run, abstained: dict[str, list[bool]], unanswerable: Path) -> None:
+    """Search the unanswerable tickets in every mode; ``abstained[mode]`` holds the labelled
+    tickets' "no confident match" flags so far. Adds the abstention figures to ``report``."""
+    from search.evaluate import abstention_metrics, load_texts
+
+    texts = load_texts(unanswerable)
+    for mode in abstained:
+        answerable, abstained[mode] = abstained[mode], []
+        for text in texts:
+            run(text, mode)
+        report[mode].update(abstention_metrics(answerable, abstained[mode]))
+
+
 def run_eval(settings, path: str | None, as_json: bool, modes: tuple[str, ...], k: int = 10,
              primary_only: bool = False, uncovered: str | None = None) -> dict:
     from search.errors import SearchError
-    from search.evaluate import _read_jsonl, abstention_metrics, evaluate, format_abstention, format_table, load_tickets
+    from search.evaluate import evaluate, format_abstention, format_table, load_tickets
     from search.searcher import open_searcher
     from search.ticket import ticket_query
 
@@ -99,12 +112,7 @@ def run_eval(settings, path: str | None, as_json: bool, modes: tuple[str, ...], 
         # the unanswerable tickets: --uncovered, or eval/uncovered.jsonl next to the default tickets
         unanswerable = Path(uncovered) if uncovered else Path(DEFAULT_UNCOVERED) if path is None else None
         if as_tickets and unanswerable is not None and (uncovered or unanswerable.is_file()):
-            texts = [row["text"] for row in _read_jsonl(unanswerable)]
-            for mode in modes:
-                answerable, abstained[mode] = abstained[mode], []
-                for text in texts:
-                    run(text, mode)
-                report[mode].update(abstention_metrics(answerable, abstained[mode]))
+            _add_abstention(report, run, abstained, unanswerable)
     except SearchError as exc:
         raise _fail(exc) from None
     if as_json:

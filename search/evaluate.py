@@ -71,6 +71,16 @@ def load_tickets(path: Path, articles: dict[str, dict], primary_only: bool = Fal
     return queries
 
 
+def load_texts(path: Path) -> list[str]:
+    """The ``text`` of every record of a .jsonl file of queries (e.g. the unanswerable tickets)."""
+    texts = []
+    for n, row in enumerate(_read_jsonl(path), 1):
+        if not isinstance(row.get("text"), str) or not row["text"].strip():
+            raise SearchError(f"{path}: record {n}: field 'text' must be a non-empty string")
+        texts.append(row["text"])
+    return texts
+
+
 def load_beir(directory: Path) -> tuple[Corpus, list[Query]]:
     """A BEIR directory (corpus.jsonl, queries.jsonl, qrels.tsv) as a corpus of one-section articles."""
     for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 
+import click
 import pytest
 
 from search.errors import SearchError
@@ -102,3 +103,8 @@ def test_ticket_eval_reports_abstention_on_unanswerable_tickets(real_settings, t
     assert report["abstention_recall"] == 1.0 and report["false_abstention"] == 0.0
     assert report["abstention_precision"] == 1.0 and report["unanswerable_queries"] == 1
     assert "| hybrid | 1.000 | 1.000 | 0.000 |" in capsys.readouterr().out
+    unanswerable.write_text('{"id": "U1"}\n')
+    with pytest.raises(click.ClickException, match="record 1: field 'text'"):
+        run_eval(real_settings, str(path), False, ("hybrid",), uncovered=str(unanswerable))
+    with pytest.raises(click.ClickException, match="no-such.jsonl: cannot read"):
+        run_eval(real_settings, str(path), False, ("hybrid",), uncovered=str(tmp_path / "no-such.jsonl"))
