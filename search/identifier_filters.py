@@ -8,14 +8,16 @@ describe where the code ran or how the log is laid out:
   and class names of a frame say where the program was, not what went wrong (the exception line
   above the frames does, and is kept);
 * **log keywords** — a log's own fields with a flag or level as value (``fatal: true``,
-  ``fatal=false``, ``level: error``): every hls.js error object has one.
+  ``fatal=false``, ``level: error``): every hls.js error object has one;
+* **method calls** — ``hls.stopLoad()``, ``player.attachMedia(video)``: the API the code called,
+  not an error it got.
 
 Pure functions, no model; the identifier *patterns* stay in ``search.identifiers``.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from search import identifiers
 
@@ -30,6 +32,7 @@ FRAME_RE = re.compile(r"^[ \t]*(?:at [\w$<>/-]+(?:\.[\w$<>/-]+)+\([^()\n]{0,300}
                       r"|\.\.\. \d+ more)[ \t]*$", re.M)
 LOG_VALUES = "true|false|null|none|nil|undefined|yes|no|on|off|fatal|error|warn|warning|info|debug|trace"
 LOG_WORD_RE = re.compile(r"[a-z_][a-z0-9_.]{0,40}\s*[:=]\s*\"?(?:" + LOG_VALUES + r")\"?")
+METHOD_CALL_RE = re.compile(r"\.[ \t]*+([a-z][\w$]{0,100}+)[ \t]*+\(")   # obj.method( — not NETWORK.BAD_HTTP_STATUS (
 LOG_LEVELS = frozenset("fatal error err warn warning info debug trace verbose notice critical".split())
 
 
@@ -44,9 +47,23 @@ def is_log_word(key: str) -> bool:
     return key in LOG_LEVELS or bool(LOG_WORD_RE.fullmatch(key))
 
 
+def method_calls(text: str) -> set[str]:
+    """Normalized names of the methods ``text`` calls (``hls.stopLoad()`` → ``stopload``)."""
+    return {name.lower() for name in METHOD_CALL_RE.findall(text)} if "(" in text else set()
+
+
+def not_identifier(text: str, keep: Container[str] = ()):
+    """The test for a key of ``text`` that is not an identifier: a log keyword or a called method
+    (unless ``keep`` holds it: a code an article declares counts however it is written)."""
+    calls = method_calls(text)
+    return lambda key: is_log_word(key) or (key in calls and key not in keep)
+
+
 def ticket_identifiers(text: str) -> set[str]:
-    """Identifier keys of a ticket's text, without stack-frame names and log keywords."""
-    return {key for key in identifiers.extract(without_frames(text)) if not is_log_word(key)}
+    """Identifier keys of a ticket's text, without stack-frame names, log keywords and called methods."""
+    text = without_frames(text)
+    skip = not_identifier(text)
+    return {key for key in identifiers.extract(text) if not skip(key)}
 
 
 def _literal(key: str) -> re.Pattern:

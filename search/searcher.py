@@ -24,7 +24,7 @@ from search.build import LoadedBuild
 from search.encoder import Encoder, make_encoder, resolve_model
 from search.errors import QueryError
 from search.ident_index import IdentifierMatch
-from search.identifier_filters import as_written, is_log_word, without_frames
+from search.identifier_filters import as_written, not_identifier, without_frames
 from search.identifiers import is_strong
 from search.lexical import top_k
 from search.lexical_tokens import tokenize
@@ -159,7 +159,8 @@ class Searcher:
         return mask
 
     def _identifiers(self, query: str, allowed: np.ndarray | None) -> dict[int, IdentifierMatch]:
-        hits = self.build.identifiers.match(without_frames(query), skip=is_log_word)
+        text = without_frames(query)
+        hits = self.build.identifiers.match(text, skip=not_identifier(text, self.build.identifiers.declared))
         if allowed is not None:
             ok = set(allowed.tolist())
             hits = {i: m for i, m in hits.items() if i in ok}

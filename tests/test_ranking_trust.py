@@ -3,7 +3,7 @@ stack-frame names and log keywords that are not identifiers, identifiers in the 
 and what the cleaner removed staying out of every lane."""
 from __future__ import annotations
 
-from search.identifier_filters import as_written, is_log_word, ticket_identifiers, without_frames
+from search.identifier_filters import as_written, is_log_word, method_calls, ticket_identifiers, without_frames
 from search.results import group_by_article, is_link_list
 from search.ticket import clean_ticket, ticket_query
 
@@ -54,6 +54,10 @@ def test_log_keywords_are_not_identifiers():
         assert not is_log_word(key), key
     assert ticket_identifiers('{type: "networkError", details: "fragLoadError", fatal: true}') == {
         "networkerror", "fragloaderror"}
+    # methods the code called are not errors it got
+    assert ticket_identifiers("then hls.stopLoad() and player . attachMedia (video); fragLoadError") == {"fragloaderror"}
+    assert method_calls("hls.stopLoad(); x.loadSource (url)") == {"stopload", "loadsource"}
+    assert method_calls("Shaka Error NETWORK.BAD_HTTP_STATUS (https://cdn)") == set()   # an error name, not a call
 
 
 def test_identifiers_keep_the_tickets_spelling():

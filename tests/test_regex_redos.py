@@ -126,6 +126,7 @@ def _regex_calls() -> dict:
         "ident_index declared trie": lambda t: DECLARED._declared_re.findall(t.lower()),
         "identifier_filters.FRAME_RE": lambda t: identifier_filters.FRAME_RE.sub("", t),
         "identifier_filters.LOG_WORD_RE": lambda t: identifier_filters.LOG_WORD_RE.fullmatch(t.lower()),
+        "identifier_filters.METHOD_CALL_RE": lambda t: identifier_filters.METHOD_CALL_RE.findall(t),
     })
     for name in ("GREETING_RE", "SIGN_OFF_RE", "QUOTE_HEADER_RE"):          # matched per line
         calls[f"ticket.{name}"] = (lambda p: lambda t: [p.match(line) for line in t.split("\n")])(getattr(ticket, name))
