@@ -1,0 +1,122 @@
+"""Slow-client attacks on 127.0.0.1, bounded in connections and time (tests and scripts/slow_clients.py).
+
+``SlowClients`` holds ``count`` connections of each kind open from one background thread and sends
+one byte (or one tiny chunk) per ``tick`` seconds; a connection the server closes is opened again,
+as a persistent attacker would. ``probe`` then times ordinary requests on fresh connections.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+
+KINDS = ("slow_head", "slow_body", "endless_chunked", "idle", "never_read")
+
+
+def _opening(kind: str, big_path: str) -> tuple[bytes, bytes]:
+    """(bytes sent at connect, bytes sent one tick at a time, repeated)."""
+    if kind == "slow_head":
+        return b"", b"GET /healthz HTTP/1.1\r\nHost: kb\r\nX-Slow: " + b"a" * 10000
+    if kind == "slow_body":
+        return (b"POST /api/suggest HTTP/1.1\r\nHost: kb\r\nContent-Type: text/plain\r\n"
+                b"Content-Length: 60000\r\n\r\n"), b"a" * 60000
+    if kind == "endless_chunked":
+        return (b"POST /api/suggest HTTP/1.1\r\nHost: kb\r\nContent-Type: text/plain\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"), b"1\r\na\r\n" * 10000
+    if kind == "idle":
+        return b"", b""
+    if kind == "never_read":   # pipelined requests for a large file, responses never read
+        return f"GET {big_path} HTTP/1.1\r\nHost: kb\r\n\r\n".encode() * 200, b""
+    raise ValueError(kind)
+
+
+class _Conn:
+    def __init__(self, address, kind: str, big_path: str):
+        self.sock = socket.create_connection(address, timeout=5)
+        self.sock.setblocking(False)
+        first, self.trickle = _opening(kind, big_path)
+        self.trickle_at = 0
+        if kind == "never_read":
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.send(first)
+
+    def send(self, data: bytes) -> bool:
+        try:
+            if data:
+                self.sock.send(data)   # partial sends are fine: this client is slow anyway
+            return True
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+
+    def tick(self) -> bool:
+        """Send the next byte (or chunk); False when the server has closed the connection."""
+        try:
+            if self.sock.recv(65536, socket.MSG_PEEK) == b"":
+                return False
+        except BlockingIOError:
+            pass
+        except OSError:
+            return False
+        if not self.trickle:
+            return True
+        piece = 6 if self.trickle.startswith(b"1\r\n") else 1
+        data = self.trickle[self.trickle_at:self.trickle_at + piece]
+        self.trickle_at += piece
+        return self.send(data)
+
+    def close(self):
+        self.sock.close()
+
+
+class SlowClients:
+    """``with SlowClients(("127.0.0.1", port), {"slow_head": 12}):`` — the attack runs inside the block."""
+
+    def __init__(self, address, counts: dict[str, int], big_path: str = "/", tick: float = 1.0):
+        self.address, self.counts, self.big_path, self.tick = address, counts, big_path, tick
+        self.conns: list[tuple[str, _Conn]] = []
+        self.reopened = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        for kind, count in self.counts.items():
+            self.conns += [(kind, _Conn(self.address, kind, self.big_path)) for _ in range(count)]
+        self._thread.start()
+        time.sleep(min(2.0, 2 * self.tick))   # every connection has reached the server
+        return self
+
+    def _run(self):
+        while not self._stop.wait(self.tick):
+            for i, (kind, conn) in enumerate(self.conns):
+                if not conn.tick():
+                    conn.close()
+                    try:
+                        self.conns[i] = (kind, _Conn(self.address, kind, self.big_path))
+                        self.reopened += 1
+                    except OSError:
+                        pass
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=10)
+        for _kind, conn in self.conns:
+            conn.close()
+
+
+def probe(url: str, count: int = 5, timeout: float = 10.0, pause: float = 0.5) -> list[float | str]:
+    """``count`` GETs of ``url``, each on a new connection: the seconds each took, or why it failed."""
+    results: list[float | str] = []
+    for _ in range(count):
+        start = time.monotonic()
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                response.read()
+                results.append(round(time.monotonic() - start, 3) if response.status == 200 else f"HTTP {response.status}")
+        except (urllib.error.URLError, OSError) as exc:
+            results.append(f"{type(exc).__name__}: {exc}"[:120])
+        time.sleep(pause)
+    return results
