@@ -7,6 +7,7 @@ as a persistent attacker would. ``probe`` then times ordinary requests on fresh 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 import urllib.error
@@ -33,34 +34,35 @@ def _opening(kind: str, big_path: str) -> tuple[bytes, bytes]:
 
 
 class _Conn:
-    def __init__(self, address, kind: str, big_path: str):
+    def __init__(self, address, kind: str, big_path: str, tls: ssl.SSLContext | None):
         self.sock = socket.create_connection(address, timeout=5)
-        self.sock.setblocking(False)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=address[0])
         first, self.trickle = _opening(kind, big_path)
-        self.trickle_at = 0
-        if kind == "never_read":
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.send(first)
+        self.trickle_at, self.kind, self.tls = 0, kind, tls is not None
+        self.sock.sendall(first)
+        self.sock.setblocking(False)
 
     def send(self, data: bytes) -> bool:
         try:
             if data:
                 self.sock.send(data)   # partial sends are fine: this client is slow anyway
             return True
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
             return True
         except OSError:
             return False
 
     def tick(self) -> bool:
         """Send the next byte (or chunk); False when the server has closed the connection."""
-        try:
-            if self.sock.recv(65536, socket.MSG_PEEK) == b"":
+        if not (self.tls and self.kind == "never_read"):   # a TLS record cannot be peeked at: never read those
+            try:
+                if (self.sock.recv(65536) if self.tls else self.sock.recv(65536, socket.MSG_PEEK)) == b"":
+                    return False
+            except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+            except OSError:
                 return False
-        except BlockingIOError:
-            pass
-        except OSError:
-            return False
         if not self.trickle:
             return True
         piece = 6 if self.trickle.startswith(b"1\r\n") else 1
@@ -75,8 +77,9 @@ class _Conn:
 class SlowClients:
     """``with SlowClients(("127.0.0.1", port), {"slow_head": 12}):`` — the attack runs inside the block."""
 
-    def __init__(self, address, counts: dict[str, int], big_path: str = "/", tick: float = 1.0):
-        self.address, self.counts, self.big_path, self.tick = address, counts, big_path, tick
+    def __init__(self, address, counts: dict[str, int], big_path: str = "/", tick: float = 1.0,
+                 tls: ssl.SSLContext | None = None):
+        self.address, self.counts, self.big_path, self.tick, self.tls = address, counts, big_path, tick, tls
         self.conns: list[tuple[str, _Conn]] = []
         self.reopened = 0
         self._stop = threading.Event()
@@ -84,7 +87,7 @@ class SlowClients:
 
     def __enter__(self):
         for kind, count in self.counts.items():
-            self.conns += [(kind, _Conn(self.address, kind, self.big_path)) for _ in range(count)]
+            self.conns += [(kind, _Conn(self.address, kind, self.big_path, self.tls)) for _ in range(count)]
         self._thread.start()
         time.sleep(min(2.0, 2 * self.tick))   # every connection has reached the server
         return self
@@ -95,7 +98,7 @@ class SlowClients:
                 if not conn.tick():
                     conn.close()
                     try:
-                        self.conns[i] = (kind, _Conn(self.address, kind, self.big_path))
+                        self.conns[i] = (kind, _Conn(self.address, kind, self.big_path, self.tls))
                         self.reopened += 1
                     except OSError:
                         pass
@@ -107,13 +110,14 @@ class SlowClients:
             conn.close()
 
 
-def probe(url: str, count: int = 5, timeout: float = 10.0, pause: float = 0.5) -> list[float | str]:
+def probe(url: str, count: int = 5, timeout: float = 10.0, pause: float = 0.5,
+          tls: ssl.SSLContext | None = None) -> list[float | str]:
     """``count`` GETs of ``url``, each on a new connection: the seconds each took, or why it failed."""
     results: list[float | str] = []
     for _ in range(count):
         start = time.monotonic()
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
+            with urllib.request.urlopen(url, timeout=timeout, context=tls) as response:
                 response.read()
                 results.append(round(time.monotonic() - start, 3) if response.status == 200 else f"HTTP {response.status}")
         except (urllib.error.URLError, OSError) as exc:
