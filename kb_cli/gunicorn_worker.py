@@ -74,6 +74,7 @@ class KeepAliveThreadWorker(ThreadWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.reading = deque()   # connections whose request is being read, oldest deadline first
+        self.draining = []       # whole requests waiting for the client to read earlier responses
 
     # ---- main loop: read each request without a thread -------------------------------------------
     def enqueue_req(self, conn):
@@ -109,13 +110,10 @@ class KeepAliveThreadWorker(ThreadWorker):
             self._drop(conn)
 
     def _await_drain(self, conn):
-        callback = partial(self._advance, conn)
-        if conn.kb_polled:
-            self.poller.modify(conn.sock, selectors.EVENT_WRITE, callback)
-        else:
-            conn.kb_polled = True
-            self.reading.append(conn)
-            self.poller.register(conn.sock, selectors.EVENT_WRITE, callback)
+        """Park a connection whose client has not read its last response (no poller: a socket with
+        free send space is "writable" long before its queue drains); murder_pending re-checks it."""
+        self._stop_reading(conn)
+        self.draining.append(conn)
 
     def _stop_reading(self, conn):
         if conn.kb_polled:
@@ -132,9 +130,18 @@ class KeepAliveThreadWorker(ThreadWorker):
         self._drop(conn)
 
     def murder_pending(self):
-        """Also close connections whose request did not arrive in time (408 if it had begun)."""
+        """Also close connections whose request did not arrive in time (408 if it had begun), and
+        serve or close (at their deadline) those waiting for their client to read (once a second)."""
         super().murder_pending()
         now = time.monotonic()
+        parked, self.draining = self.draining, []
+        for conn in parked:
+            if _unsent(conn.sock) <= UNSENT_LIMIT:
+                self._advance(conn)
+            elif conn.kb_deadline <= now:
+                self._drop(conn)
+            else:
+                self.draining.append(conn)
         while self.reading and self.reading[0].kb_deadline <= now:
             conn = self.reading[0]
             self._stop_reading(conn)
