@@ -57,7 +57,9 @@ def _body_framing(head: bytes) -> tuple[int | None, bool]:
 
 def _chunked_complete(buf: bytes | bytearray, pos: int) -> bool:
     """True when the chunked body from ``pos`` has its last chunk and trailer section, or is
-    malformed or larger than MAX_BODY (answerable without reading more)."""
+    malformed, or more than MAX_BODY of it is here (answerable without reading more: the app reads
+    at most MAX_BODY + 1 bytes before its 413). A chunk merely declared larger is not enough: the
+    thread would wait for its bytes."""
     total = 0
     while True:
         eol = buf.find(b"\r\n", pos)
@@ -69,12 +71,13 @@ def _chunked_complete(buf: bytes | bytearray, pos: int) -> bool:
             return True
         if size == 0:
             return buf.find(b"\r\n\r\n", eol) >= 0   # the empty trailer section (or trailers) ends it
+        start = eol + 2
+        if start + size + 2 > len(buf):   # this chunk is not all here: bytes that did arrive count, not its size line
+            return total + len(buf) - start > MAX_BODY
         total += size
         if total > MAX_BODY:
             return True
-        pos = eol + 2 + size + 2
-        if pos > len(buf):
-            return False
+        pos = start + size + 2
 
 
 def error_response(status: int, reason: str, message: str, security_headers: dict[str, str]) -> bytes:

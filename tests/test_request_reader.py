@@ -25,7 +25,8 @@ HEAD = b"POST /api/suggest HTTP/1.1\r\nHost: kb\r\n"
     (HEAD + b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", READY),
     (HEAD + b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n", READY),
     (HEAD + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n", READY),      # malformed chunk size
-    (HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % (MAX_BODY + 1), READY),
+    (HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % (MAX_BODY + 1), MORE),   # declared, not sent
+    (HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % (MAX_BODY + 9) + b"a" * (MAX_BODY + 1), READY),
     (b"GET / HTTP/1.1\r\nX: " + b"a" * MAX_HEAD, TOO_LARGE),
 ])
 def test_request_state(data, state):
