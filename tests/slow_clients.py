@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 
-KINDS = ("slow_head", "slow_body", "endless_chunked", "idle", "never_read")
+KINDS = ("slow_head", "slow_body", "endless_chunked", "big_chunk", "idle", "never_read")
 
 
 def _opening(kind: str, big_path: str) -> tuple[bytes, bytes]:
@@ -26,6 +26,9 @@ def _opening(kind: str, big_path: str) -> tuple[bytes, bytes]:
     if kind == "endless_chunked":
         return (b"POST /api/suggest HTTP/1.1\r\nHost: kb\r\nContent-Type: text/plain\r\n"
                 b"Transfer-Encoding: chunked\r\n\r\n"), b"1\r\na\r\n" * 10000
+    if kind == "big_chunk":   # one chunk declared at 1 MB, its bytes sent one a second
+        return (b"POST /api/suggest HTTP/1.1\r\nHost: kb\r\nContent-Type: text/plain\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n100000\r\n"), b"a" * 10000
     if kind == "idle":
         return b"", b""
     if kind == "never_read":   # pipelined requests for a large file, responses never read

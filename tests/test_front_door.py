@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import free_port, running_server
 from tests.front_door import client_tls, running_nginx, template_values, tls_certificate
 from tests.pg_server import create_database
-from tests.slow_clients import SlowClients, probe
+from tests.slow_clients import KINDS, SlowClients, probe
 from tests.test_slow_clients import largest_file
 
 TOKEN = "front-door-token"
@@ -123,7 +123,7 @@ def test_the_rate_limit_keys_on_the_client_behind_nginx(front_door):
 
 
 def test_slow_clients_through_nginx_do_not_delay_other_requests(front_door):
-    attack = {kind: 24 for kind in ("slow_head", "slow_body", "endless_chunked", "idle", "never_read")}
+    attack = {kind: 24 for kind in KINDS}
     with SlowClients(("127.0.0.1", front_door.https), attack, big_path=largest_file(front_door.site),
                      tls=front_door.tls):
         results = probe(front_door.base + "/healthz", count=5, timeout=10, tls=front_door.tls)

@@ -33,7 +33,8 @@ def largest_file(site_dir) -> str:
     return "/" + max(site.rglob("*.js"), key=lambda p: p.stat().st_size).relative_to(site).as_posix()
 
 
-@pytest.mark.parametrize("kinds", [("slow_head", "slow_body"), ("endless_chunked", "idle"), ("never_read",)])
+@pytest.mark.parametrize("kinds", [("slow_head", "slow_body"), ("endless_chunked", "idle"),
+                                   ("big_chunk", "never_read")])
 def test_slow_clients_do_not_starve_the_server(server, kinds, real_settings):
     base, address = server
     with SlowClients(address, {kind: ATTACKERS for kind in kinds}, big_path=largest_file(real_settings.site_dir)):
