@@ -80,7 +80,7 @@ def test_tls_hsts_security_headers_and_no_server_version(front_door):
 
 @pytest.mark.parametrize("method, path, body, headers, status, code", [
     ("POST", "/api/suggest", b"x" * 70_000, {"Content-Type": "text/plain"}, 413, "request_entity_too_large"),
-    ("GET", "/api/search?q=" + "a" * 9000, None, {}, 414, "request_uri_too_long"),
+    ("GET", "/api/search?q=" + "a" * 9000, None, {}, 414, "uri_too_long"),
     ("GET", "/healthz", None, {"X-Big": "b" * 9000}, 431, "request_header_fields_too_large"),
 ])
 def test_errors_nginx_answers_itself_are_json_with_the_headers(front_door, method, path, body, headers, status, code):
