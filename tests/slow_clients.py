@@ -98,12 +98,16 @@ class SlowClients:
     def _run(self):
         while not self._stop.wait(self.tick):
             for i, (kind, conn) in enumerate(self.conns):
-                if not conn.tick():
+                try:
+                    alive = conn.tick()
+                except (OSError, ValueError):   # a TLS socket the server tore down, or a closed one
+                    alive = False
+                if not alive:
                     conn.close()
                     try:
                         self.conns[i] = (kind, _Conn(self.address, kind, self.big_path, self.tls))
                         self.reopened += 1
-                    except OSError:
+                    except (OSError, ValueError):
                         pass
 
     def __exit__(self, *exc):
