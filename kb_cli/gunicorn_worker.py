@@ -27,6 +27,7 @@ import fcntl
 import functools
 import select
 import selectors
+import socket
 import termios
 import time
 from collections import deque
@@ -43,6 +44,7 @@ READ_TIMEOUT_S = 10.0    # a request's head and body must arrive within this
 IO_TIMEOUT_S = 10.0      # longest a thread waits on a socket (total for one response's write)
 DRAIN_S = 0.2            # an unread body is discarded from the buffer within this, else the connection closes
 WORKER_CONNECTIONS = 400  # connections one worker holds (reading, in threads, kept alive); then it stops accepting
+CLOSE_LINGER_S = 2.0     # after "Connection: close", how long the main loop drains a client that does not close
 UNSENT_LIMIT = 256 * 1024  # a pipelined request waits (in the main loop) while more of the last response is unsent
 CLOSED = "closed"
 
@@ -75,6 +77,7 @@ class KeepAliveThreadWorker(ThreadWorker):
         super().__init__(*args, **kwargs)
         self.reading = deque()   # connections whose request is being read, oldest deadline first
         self.draining = []       # whole requests waiting for the client to read earlier responses
+        self.closing = deque()   # half-closed connections drained until the client closes, oldest first
 
     # ---- main loop: read each request without a thread -------------------------------------------
     def enqueue_req(self, conn):
@@ -129,11 +132,49 @@ class KeepAliveThreadWorker(ThreadWorker):
         _send_quietly(conn.sock, error_response(status, reason, message, _security_headers()))
         self._drop(conn)
 
+    def finish_request(self, conn, fs):
+        """gthread closed a finished connection with util.close_graceful, which waits up to 2 s for the
+        client to close, on the main loop: eight clients that never close stalled the worker for
+        8 s. Here the half-closed socket is drained from the poller instead."""
+        if not fs.cancelled() and fs.exception() is None and fs.result() is False:
+            self._linger_close(conn)
+        else:
+            super().finish_request(conn, fs)
+
+    def _linger_close(self, conn):
+        try:
+            conn.sock.shutdown(socket.SHUT_WR)   # FIN after the response: no RST truncating it
+            conn.sock.setblocking(False)
+        except OSError:
+            self._drop(conn)
+            return
+        conn.kb_deadline, conn.kb_drained = time.monotonic() + CLOSE_LINGER_S, 0
+        self.closing.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._drain_closing, conn))
+
+    def _drain_closing(self, conn, _fileobj=None):
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        conn.kb_drained += len(data)
+        if not data or conn.kb_drained > 65536:
+            self._end_closing(conn)
+
+    def _end_closing(self, conn):
+        self.poller.unregister(conn.sock)
+        self.closing.remove(conn)
+        self._drop(conn)
+
     def murder_pending(self):
         """Also close connections whose request did not arrive in time (408 if it had begun), and
         serve or close (at their deadline) those waiting for their client to read (once a second)."""
         super().murder_pending()
         now = time.monotonic()
+        while self.closing and self.closing[0].kb_deadline <= now:
+            self._end_closing(self.closing[0])
         parked, self.draining = self.draining, []
         for conn in parked:
             if _unsent(conn.sock) <= UNSENT_LIMIT:

@@ -7,7 +7,8 @@
 Opens ``--count`` connections of each kind (slow_head: one header byte per second; slow_body: a
 60 KB body one byte per second; endless_chunked: one 1-byte chunk per second, never the last one;
 big_chunk: a chunk declared at 1 MB whose bytes come one a second; idle: connects and sends nothing;
-never_read: 200 pipelined GETs of ``--big-path``, responses never read), reconnecting any the server closes, and meanwhile times ``--probes`` GET /api/search on new
+never_read: 200 pipelined GETs of ``--big-path``, responses never read; no_close: a request with
+"Connection: close", then neither reading nor closing, a new one every 3 s), reconnecting any the server closes, and meanwhile times ``--probes`` GET /api/search on new
 connections. Prints one line per kind: the probe times in seconds, or why each failed.
 Only 127.0.0.1 (or localhost) is accepted.
 """

@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 
-KINDS = ("slow_head", "slow_body", "endless_chunked", "big_chunk", "idle", "never_read")
+KINDS = ("slow_head", "slow_body", "endless_chunked", "big_chunk", "idle", "never_read", "no_close")
 
 
 def _opening(kind: str, big_path: str) -> tuple[bytes, bytes]:
@@ -31,6 +31,8 @@ def _opening(kind: str, big_path: str) -> tuple[bytes, bytes]:
                 b"Transfer-Encoding: chunked\r\n\r\n100000\r\n"), b"a" * 10000
     if kind == "idle":
         return b"", b""
+    if kind == "no_close":   # asks the server to close, then neither reads nor closes; a new one every 3 ticks
+        return b"GET /healthz HTTP/1.1\r\nHost: kb\r\nConnection: close\r\n\r\n", b""
     if kind == "never_read":   # pipelined requests for a large file, responses never read
         return f"GET {big_path} HTTP/1.1\r\nHost: kb\r\n\r\n".encode() * 200, b""
     raise ValueError(kind)
@@ -42,7 +44,7 @@ class _Conn:
         if tls is not None:
             self.sock = tls.wrap_socket(self.sock, server_hostname=address[0])
         first, self.trickle = _opening(kind, big_path)
-        self.trickle_at, self.kind, self.tls = 0, kind, tls is not None
+        self.trickle_at, self.kind, self.tls, self.ticks = 0, kind, tls is not None, 0
         self.sock.sendall(first)
         self.sock.setblocking(False)
 
@@ -58,6 +60,9 @@ class _Conn:
 
     def tick(self) -> bool:
         """Send the next byte (or chunk); False when the server has closed the connection."""
+        self.ticks += 1
+        if self.kind == "no_close":
+            return self.ticks % 3 != 0
         if not (self.tls and self.kind == "never_read"):   # a TLS record cannot be peeked at: never read those
             try:
                 if (self.sock.recv(65536) if self.tls else self.sock.recv(65536, socket.MSG_PEEK)) == b"":

@@ -33,7 +33,7 @@ def largest_file(site_dir) -> str:
     return "/" + max(site.rglob("*.js"), key=lambda p: p.stat().st_size).relative_to(site).as_posix()
 
 
-@pytest.mark.parametrize("kinds", [("slow_head", "slow_body"), ("endless_chunked", "idle"),
+@pytest.mark.parametrize("kinds", [("slow_head", "slow_body"), ("endless_chunked", "idle", "no_close"),
                                    ("big_chunk", "never_read")])
 def test_slow_clients_do_not_starve_the_server(server, kinds, real_settings):
     base, address = server
