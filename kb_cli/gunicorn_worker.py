@@ -84,14 +84,15 @@ class KeepAliveThreadWorker(ThreadWorker):
         """A new connection, a kept-alive one that became readable, or one with bytes left over:
         read its request in the main loop; a pool thread gets it once the request is whole."""
         conn.kb_buf = bytearray(conn.parser.unreader.take_buffered() if conn.parser else b"")
+        conn.kb_memo = {}   # request_state's notes on this request (kb_buf only grows until it is whole)
         conn.kb_deadline, conn.kb_polled, conn.kb_continued = time.monotonic() + READ_TIMEOUT_S, False, False
         conn.sock.setblocking(False)
         self._advance(conn)
 
     def _advance(self, conn, _fileobj=None):
-        state = _receive(conn.sock, conn.kb_buf)
+        state = _receive(conn.sock, conn.kb_buf, conn.kb_memo)
         if state == MORE:
-            if not conn.kb_continued and expects_continue(conn.kb_buf):
+            if not conn.kb_continued and "start" in conn.kb_memo and expects_continue(conn.kb_buf):
                 conn.kb_continued = True   # the client waits for this before sending its body
                 _send_quietly(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
             if not conn.kb_polled:
@@ -186,7 +187,7 @@ class KeepAliveThreadWorker(ThreadWorker):
         while self.reading and self.reading[0].kb_deadline <= now:
             conn = self.reading[0]
             self._stop_reading(conn)
-            if conn.kb_buf and request_state(conn.kb_buf) != READY:
+            if conn.kb_buf and request_state(conn.kb_buf, conn.kb_memo) != READY:
                 self._refuse(conn, 408, "Request Timeout", f"the request did not arrive within {READ_TIMEOUT_S:g} s")
             else:
                 self._drop(conn)
@@ -242,7 +243,7 @@ class KeepAliveThreadWorker(ThreadWorker):
         return False
 
 
-def _receive(sock, buf: bytearray) -> str:
+def _receive(sock, buf: bytearray, memo: dict | None = None) -> str:
     """Append what the non-blocking ``sock`` has to ``buf``; the request's state, or CLOSED when the
     client closed (or failed) before sending a whole request."""
     eof = False
@@ -257,7 +258,7 @@ def _receive(sock, buf: bytearray) -> str:
             eof = True
             break
         buf += data
-    state = request_state(buf) if buf else MORE
+    state = request_state(buf, memo) if buf else MORE
     return CLOSED if eof and state == MORE else state
 
 

@@ -19,21 +19,29 @@ MORE, READY, TOO_LARGE = "more", "ready", "too_large"
 ERROR_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
-def request_state(buf: bytes | bytearray) -> str:
+def request_state(buf: bytes | bytearray, memo: dict | None = None) -> str:
     """READY when ``buf`` holds a request's head and its whole body (or enough for the server to
     answer without reading more: a malformed or oversize request), MORE when it needs more bytes,
-    TOO_LARGE when the head alone exceeds MAX_HEAD."""
-    end = buf.find(b"\r\n\r\n")
-    if end < 0:
-        return TOO_LARGE if len(buf) > MAX_HEAD else MORE
-    if end > MAX_HEAD:
-        return TOO_LARGE
+    TOO_LARGE when the head alone exceeds MAX_HEAD.
+
+    ``memo`` (one dict per request, while ``buf`` only grows) keeps what earlier calls learnt — where
+    the head search stopped, the body framing, the last whole chunk — so a request that arrives in
+    many small pieces costs linear, not quadratic, work."""
+    memo = {} if memo is None else memo
+    if "start" not in memo:
+        end = buf.find(b"\r\n\r\n", memo.get("searched", 0))
+        if end < 0:
+            memo["searched"] = max(0, len(buf) - 3)
+            return TOO_LARGE if len(buf) > MAX_HEAD else MORE
+        if end > MAX_HEAD:
+            return TOO_LARGE
+        memo["length"], memo["chunked"] = _body_framing(bytes(buf[:end]))
+        memo["start"] = end + 4
     if len(buf) >= MAX_BUFFER:
         return READY
-    length, chunked = _body_framing(bytes(buf[:end]))
-    start = end + 4
-    if chunked:
-        return READY if _chunked_complete(buf, start) else MORE
+    length, start = memo["length"], memo["start"]
+    if memo["chunked"]:
+        return READY if _chunked_complete(buf, start, memo) else MORE
     if length is None or length > MAX_BODY:
         return READY
     return READY if len(buf) - start >= length else MORE
@@ -55,12 +63,12 @@ def _body_framing(head: bytes) -> tuple[int | None, bool]:
     return length, chunked
 
 
-def _chunked_complete(buf: bytes | bytearray, pos: int) -> bool:
+def _chunked_complete(buf: bytes | bytearray, pos: int, memo: dict) -> bool:
     """True when the chunked body from ``pos`` has its last chunk and trailer section, or is
     malformed, or more than MAX_BODY of it is here (answerable without reading more: the app reads
     at most MAX_BODY + 1 bytes before its 413). A chunk merely declared larger is not enough: the
-    thread would wait for its bytes."""
-    total = 0
+    thread would wait for its bytes. Resumes after the last whole chunk an earlier call saw."""
+    pos, total = memo.get("chunk_pos", pos), memo.get("chunk_total", 0)
     while True:
         eol = buf.find(b"\r\n", pos)
         if eol < 0:
@@ -78,6 +86,7 @@ def _chunked_complete(buf: bytes | bytearray, pos: int) -> bool:
         if total > MAX_BODY:
             return True
         pos = start + size + 2
+        memo["chunk_pos"], memo["chunk_total"] = pos, total
 
 
 def error_response(status: int, reason: str, message: str, security_headers: dict[str, str]) -> bytes:

@@ -47,3 +47,17 @@ def test_expect_continue_and_error_response():
     assert head.startswith(b"HTTP/1.1 408 Request Timeout\r\n") and b"\r\nX-Content-Type-Options: nosniff" in head
     assert json.loads(body) == {"error": {"code": "request_timeout", "message": "slow"}}
     assert b"Content-Length: %d\r\n" % len(body) in head
+
+
+@pytest.mark.parametrize("request_bytes", [
+    HEAD + b"Content-Length: 11\r\n\r\nhello world",
+    HEAD + b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX: y\r\n\r\n",
+    HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + b"1\r\na\r\n" * 300,
+])
+def test_fed_byte_by_byte_the_memo_changes_no_verdict(request_bytes):
+    """The worker calls request_state with a memo after every read; the verdicts must be those of a
+    fresh call on the same bytes."""
+    memo, buf = {}, bytearray()
+    for byte in request_bytes:
+        buf.append(byte)
+        assert request_state(buf, memo) == request_state(bytes(buf)), bytes(buf)
