@@ -143,8 +143,8 @@ def unreachable_door(tmp_path_factory):
 
 def test_no_instance_is_json_502_and_too_many_connections_json_429(unreachable_door):
     assert_json_error(*fetch(unreachable_door, "GET", "/api/search?q=x"), 502, "bad_gateway")
-    with SlowClients(("127.0.0.1", unreachable_door.https), {"slow_body": 1}, tls=unreachable_door.tls):
-        for _attempt in range(3):   # the slow request counts once nginx has read its head
+    with SlowClients(("127.0.0.1", unreachable_door.https), {"slow_body": 2}, tls=unreachable_door.tls):
+        for _attempt in range(6):   # a slow request counts once nginx has read its head
             response = fetch(unreachable_door, "GET", "/healthz")
             if response[0] == 429:
                 break
