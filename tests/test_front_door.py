@@ -116,8 +116,12 @@ def test_links_written_through_either_instance_are_visible_through_both(front_do
 def test_the_rate_limit_keys_on_the_client_behind_nginx(front_door):
     """nginx appends the peer to X-Forwarded-For; the instances trust only nginx (127.0.0.1), so each
     client address has its own bucket and a forged header entry changes nothing."""
-    statuses = [fetch(front_door, "GET", "/api/search?q=6007&k=1", source="127.0.0.2",
-                      headers={"X-Forwarded-For": f"203.0.113.{i}"})[0] for i in range(RATE_LIMIT + 1)]
+    for source in ("127.0.0.2", "127.0.0.4"):   # the limiter's window is a fixed minute: once more if one ended
+        window = int(time.time() // 60)
+        statuses = [fetch(front_door, "GET", "/api/search?q=6007&k=1", source=source,
+                          headers={"X-Forwarded-For": f"203.0.113.{i}"})[0] for i in range(RATE_LIMIT + 1)]
+        if int(time.time() // 60) == window:
+            break
     assert statuses[:RATE_LIMIT] == [200] * RATE_LIMIT and statuses[-1] == 429
     assert fetch(front_door, "GET", "/api/search?q=6007&k=1", source="127.0.0.3")[0] == 200
 
