@@ -55,13 +55,7 @@ def load(driver, url: str) -> None:
 
 def open_search(driver, query: str) -> None:
     """Ctrl+K, type ``query``, wait for the service's results (or its answer that there are none)."""
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.keys import Keys
-
-    ActionChains(driver).key_down(Keys.CONTROL).send_keys("k").key_up(Keys.CONTROL).perform()
-    box = driver.find_element("css selector", "[data-md-component=search-query]")
-    wait(driver, lambda d: d.execute_script("return document.activeElement === arguments[0]", box))
-    box.send_keys(query)
+    open_search_box(driver).send_keys(query)
     wait(driver, lambda d: d.execute_script(
         "var s = document.querySelector('[data-kb-status]').textContent;"
         "return s && s !== 'Searching…' && s !== 'Recent searches';"))
@@ -86,3 +80,27 @@ def axe_violations(driver, impacts=("serious", "critical")) -> list[dict]:
     return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
              "nodes": [(n["target"], n.get("failureSummary", "")[:300]) for n in v["nodes"][:5]]}
             for v in result if v["impact"] in impacts]
+
+
+def open_search_box(driver):
+    """Ctrl+K; the search box, focused."""
+    from selenium.webdriver.common.keys import Keys
+
+    press(driver, "k", modifier=Keys.CONTROL)
+    box = driver.find_element("css selector", "[data-md-component=search-query]")
+    wait(driver, lambda d: d.execute_script("return document.activeElement === arguments[0]", box))
+    return box
+
+
+def press(driver, *keys: str, modifier: str | None = None) -> None:
+    """Press ``keys`` in order (each a fresh action chain: a chain replays its earlier actions)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    for key in keys:
+        chain = ActionChains(driver)
+        if modifier:
+            chain.key_down(modifier)
+        chain.send_keys(key)
+        if modifier:
+            chain.key_up(modifier)
+        chain.perform()

@@ -226,6 +226,8 @@
         return;
       }
       if (!search.classList.contains("kb-own")) return;
+      // a bare modifier (Shift of Shift+Tab) must not reach material, which moves focus back to the box
+      if (/^(Shift|Control|Alt|Meta)$/.test(key) && active !== input) { ev.stopImmediatePropagation(); return; }
       if (key === "ArrowDown" || key === "ArrowUp") { claim(); move(key === "ArrowDown" ? 1 : -1); }
       else if (key === "Tab") { claim(); move(ev.shiftKey ? -1 : 1); }
     }
