@@ -139,13 +139,15 @@
       actions.appendChild(linkBtn);
       actions.appendChild(out);
       li.appendChild(actions);
-      st.cards.push({ update: function () {
+      var state = { update: function () {
         var linked = st.linked[key(s)] !== undefined;
         mark.hidden = !linked;
         linkBtn.hidden = !st.writes;
         linkBtn.textContent = linked ? "Unlink" : "Link to ticket";
         linkBtn.setAttribute("data-kb-linked", String(linked));
-      } });
+      } };
+      state.update();
+      st.cards.push(state);
       return li;
     }
 
