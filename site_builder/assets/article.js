@@ -105,5 +105,14 @@
     box.appendChild(button);
   }
 
-  document.addEventListener("DOMContentLoaded", function () { initCounts(); initCopy(); initCodeFilter(); initNotFound(); });
+  /* Code blocks scroll sideways: keyboard users reach them with Tab (then the arrow keys scroll). */
+  function initCodeScroll() {
+    Array.prototype.forEach.call(document.querySelectorAll(".md-typeset pre > code"), function (code) {
+      if (!code.hasAttribute("tabindex")) code.setAttribute("tabindex", "0");
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    initCounts(); initCopy(); initCodeFilter(); initNotFound(); initCodeScroll();
+  });
 })();
