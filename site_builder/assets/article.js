@@ -12,17 +12,16 @@
         .then(function (resp) { return resp.ok ? resp.json() : null; })
         .then(function (body) {
           if (!body || typeof body.linked_tickets !== "number") return;
-          var n = body.linked_tickets;
-          var button = el("button", { type: "button", "class": "kb-linkbutton", "aria-expanded": "false" },
-            n === 1 ? "Linked to 1 ticket" : "Linked to " + n + " tickets");
+          var n = body.linked_tickets, label = n === 1 ? "Linked to 1 ticket" : "Linked to " + n + " tickets";
+          box.textContent = "";
+          box.hidden = false;
+          if (n === 0) { box.textContent = label; return; }
+          var button = el("button", { type: "button", "class": "kb-linkbutton", "aria-expanded": "false" }, label);
           var listBox = el("ul", { "class": "kb-ticket-list" });
           listBox.hidden = true;
-          button.disabled = n === 0;
           button.addEventListener("click", function () { toggleList(id, button, listBox); });
-          box.textContent = "";
           box.appendChild(button);
           box.appendChild(listBox);
-          box.hidden = false;
         }).catch(function () { /* service down or slow: the count stays hidden */ });
     });
   }

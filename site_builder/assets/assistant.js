@@ -162,6 +162,8 @@
       var terms = data.cleaned.identifiers.join(" ");
       data.suggestions.forEach(function (s) { results.appendChild(card(s, terms)); });
       loadLinks();
+      // stacked layout (phone): the suggestions are below the ticket; bring them into view
+      if (side.getBoundingClientRect().top > window.innerHeight * 0.6) side.scrollIntoView({ block: "start" });
     }
 
     f.form.addEventListener("submit", function (ev) {
