@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Screenshots of the pages a support engineer looks at, for review by a person: home, an article,
 the search dialog with results, with no confident match, the ticket assistant with suggestions, the
-error-code index and an area page; at 1400x900 and 390x844, light and dark (OS preference emulated
+error-code index, an area page, a filtered search, recent searches and the 404 page; at 1400x900 and 390x844, light and dark (OS preference emulated
 with CDP). Needs a running `kb serve` (writes enabled or not) and Debian chromium + chromedriver.
 
     scripts/screenshots.py --base http://127.0.0.1:8000 --out build/screenshots
@@ -21,10 +21,29 @@ STATES = {   # name → (path, action)
     "article": ("/id/FAQ-DRM-001/", None),
     "search": ("/", lambda d: kit.open_search(d, "fragLoadError 403")),
     "search-weak": ("/", lambda d: kit.open_search(d, "zzqxj")),
+    "search-filtered": ("/", lambda d: _filtered(d, "webhook signature", "cdn")),
+    "search-recent": ("/", lambda d: _recent(d)),
     "assistant": ("/assistant/", lambda d: kit.ask_assistant(d)),
+    "not-found": ("/id/NOPE-001/", lambda d: kit.wait(d, lambda x: x.find_elements("css selector", "[data-kb-notfound] button"))),
     "error-codes": ("/error-codes/", None),
     "area": ("/cdn/", None),
 }
+
+
+def _filtered(driver, query: str, area: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    kit.open_search(driver, query)
+    Select(driver.find_element("css selector", "[data-kb-area]")).select_by_value(area)
+    kit.wait(driver, lambda d: d.find_elements("css selector", ".kb-chip--all"))
+    time.sleep(0.5)
+
+
+def _recent(driver) -> None:
+    driver.execute_script("localStorage.setItem('kb-recent-searches', JSON.stringify("
+                          "['fragLoadError 403', 'shaka 6007', 'webhook signature']))")
+    kit.open_search_box(driver)
+    kit.wait(driver, lambda d: d.find_elements("css selector", "[data-kb-recent]"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -183,6 +183,7 @@ def test_unknown_and_miscased_stable_ids(page, live):
     kit.wait(page, lambda d: "No article has the id “NOPE-404”" in box.text)
     box.find_element("css selector", "button").click()
     kit.wait(page, lambda d: d.find_elements("css selector", "[data-kb-results] > li") or "No results" in _status(d))
+    assert _csp_violations(page) == []
 
 
 @contextlib.contextmanager

@@ -184,3 +184,4 @@ def test_error_code_index_filters(browser, live):
         "  return !r.hidden; }).map(function (r) { return r.cells[0].textContent; });")
     assert rows and all("HTTP" in r for r in rows)
     assert browser.find_element("css selector", "[data-kb-code-count]").text.startswith(f"{len(rows)} of ")
+    assert [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]] == []
