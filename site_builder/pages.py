@@ -159,6 +159,14 @@ def _source_links(links: HeaderLinks) -> list[str]:
     return [_row("Source", " · ".join(parts))] if parts else []
 
 
+def tested_with_row(art: Article) -> list[str]:
+    """The header row naming what the article's facts were checked against (none when unset)."""
+    if not art.tested_with:
+        return []
+    checked = ", ".join(f'<span class="kb-tested">{html.escape(t)}</span>' for t in art.tested_with)
+    return [_row("Checked against", checked)]
+
+
 def metadata_header(art: Article, today: dt.date, related_urls: dict[str, tuple[str, str]],
                     links: HeaderLinks | None = None) -> str:
     """HTML block shown at the top of an article. ``related_urls`` maps id → (relative url, title)."""
@@ -176,6 +184,7 @@ def metadata_header(art: Article, today: dt.date, related_urls: dict[str, tuple[
     if art.severity:
         rows.append(_row("Severity", e(art.severity)))
     rows += _audience_and_tags(art, links)
+    rows += tested_with_row(art)
     if art.error_codes:
         rows.append(_row("Error codes", _codes_value(art.error_codes, links)))
     if art.related_alerts:
