@@ -85,7 +85,7 @@ def test_results_are_materials_result_items_with_highlights_and_deep_links(page)
 def test_count_is_the_number_of_matches_and_weak_matches_look_different(page):
     kit.open_search(page, "manifestLoadError")
     results = _results(page)
-    assert len(results) < 10 and _status(page) == f"{len(results)} matching articles"
+    assert len(results) < 10 and _status(page) == f"{len(results)} articles found"
     assert not any(r["weak"] for r in results)
     box = page.find_element("css selector", "[data-md-component=search-query]")
     box.clear()

@@ -41,7 +41,8 @@
     crumb.appendChild(el("span", { "class": "kb-badge kb-area" }, r.service_area));
     crumb.appendChild(el("span", { "class": "kb-search__id" }, r.article_id));
     var path = (r.best.heading_path && r.best.heading_path.length ? r.best.heading_path : [r.best.heading]).filter(Boolean);
-    crumb.appendChild(el("span", { "class": "kb-crumb__path" }, [r.title].concat(path.filter(function (h) { return h !== r.title; })).join(" › ")));
+    // page (the title above) › section: the section's heading path
+    crumb.appendChild(el("span", { "class": "kb-crumb__path" }, "› " + path.filter(function (h) { return h !== r.title; }).join(" › ")));
     art.appendChild(crumb);
     art.appendChild(KB.snippetInto(el("p", { "class": "kb-snippet" }), r.best.snippet));
     if (r.best.identifiers.length) art.appendChild(el("p", { "class": "kb-search__ids" }, "Matched identifiers: " + r.best.identifiers.join(", ")));
@@ -125,7 +126,7 @@
       var filtered = area.value || type.value || tagOf(input.value);
       if (!n) return filtered ? "No results with these filters — remove a filter or search all areas." : "No results.";
       if (weak) return "No confident match for “" + q + "”. The closest sections below may not answer it:";
-      if (n < PAGE) return n === 1 ? "1 matching article" : n + " matching articles";
+      if (n < PAGE) return n === 1 ? "1 article found" : n + " articles found";
       return "The " + n + " best-matching articles — refine the words or add a filter to see others";
     }
 
