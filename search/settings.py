@@ -6,6 +6,7 @@ Precedence: defaults < config file (TOML, ``kb.toml`` or ``--config``) < ``KB_*`
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("api_token", "", "Bearer token required by write endpoints; empty disables writes"),
     Setting("rate_limit_per_minute", 300, "Requests per minute per client on /api/search and /api/suggest (0 = off)", (0, 10**9)),
     Setting("reload_interval", 2.0, "Seconds between checks for a newly published index build (0 = never)", (0, 3600)),
+    Setting("trusted_proxies", (), "Addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated)"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -61,6 +63,7 @@ class Settings:
     api_token: str = ""
     rate_limit_per_minute: int = 300
     reload_interval: float = 2.0
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def index_path(self) -> Path:
@@ -77,6 +80,8 @@ class Settings:
 
 def _coerce(name: str, value: object, source: str) -> object:
     default = _BY_NAME[name].default
+    if isinstance(default, tuple):
+        return _networks(name, value, source)
     try:
         if isinstance(default, bool):
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
@@ -93,6 +98,22 @@ def _coerce(name: str, value: object, source: str) -> object:
     if bounds and not bounds[0] <= number <= bounds[1]:   # also refuses NaN
         raise SettingsError(f"setting '{name}' from {source}: {value!r} is outside {bounds[0]:g}..{bounds[1]:g}")
     return number
+
+
+def _networks(name: str, value: object, source: str) -> tuple[str, ...]:
+    """A list of IP addresses / CIDR networks: a TOML list or a comma-separated string."""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    networks = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(text, strict=False)))
+        except ValueError:
+            raise SettingsError(f"setting '{name}' from {source}: {text!r} is not an IP address or CIDR network "
+                                "(e.g. 127.0.0.1, 10.0.0.0/8, ::1)") from None
+    return tuple(networks)
 
 
 def load_settings(config_file: str | None = None, overrides: dict | None = None,

@@ -33,7 +33,7 @@ import yaml
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from search import identifiers, lexical_tokens, results, ticket
+from search import identifier_filters, identifiers, lexical_tokens, results, ticket
 from search.ident_index import IdentifierIndex
 from tests.conftest import ROOT
 
@@ -124,6 +124,9 @@ def _regex_calls() -> dict:
         "results.SENTENCE_END_RE": lambda t: results.SENTENCE_END_RE.findall(t),
         "results.ESCAPED_RE": lambda t: results.ESCAPED_RE.search(t),
         "ident_index declared trie": lambda t: DECLARED._declared_re.findall(t.lower()),
+        "identifier_filters.FRAME_RE": lambda t: identifier_filters.FRAME_RE.sub("", t),
+        "identifier_filters.LOG_WORD_RE": lambda t: identifier_filters.LOG_WORD_RE.fullmatch(t.lower()),
+        "identifier_filters.METHOD_CALL_RE": lambda t: identifier_filters.METHOD_CALL_RE.findall(t),
     })
     for name in ("GREETING_RE", "SIGN_OFF_RE", "QUOTE_HEADER_RE"):          # matched per line
         calls[f"ticket.{name}"] = (lambda p: lambda t: [p.match(line) for line in t.split("\n")])(getattr(ticket, name))
@@ -146,6 +149,9 @@ def _function_calls() -> dict:
         "results.best_sentence (query)": lambda t: results.best_sentence(SECTION, t),
         "results.best_sentence (text)": lambda t: results.best_sentence(t, "fragLoadError 403 token"),
         "results.highlight": lambda t: results.highlight(t, {"fragloaderror", "token", "aaa"}),
+        "identifier_filters.ticket_identifiers": identifier_filters.ticket_identifiers,
+        "identifier_filters.as_written": lambda t: identifier_filters.as_written(
+            t, identifiers.extract(t[:2000]) | {"fatal: true", "503 slow down", "aaa aaa"}),
     }
 
 
@@ -198,7 +204,7 @@ def assert_bounded(text: str) -> None:
 
 def test_every_module_level_regex_of_the_request_path_is_covered():
     """A new regex in these modules must be added to the calls above (and so to the fuzzing)."""
-    modules = (identifiers, lexical_tokens, results, ticket)
+    modules = (identifiers, lexical_tokens, results, ticket, identifier_filters)
     found = {f"{m.__name__.split('.')[-1]}.{name}" for m in modules for name, value in vars(m).items()
              if isinstance(value, re.Pattern)}
     assert found <= set(REGEX_CALLS), sorted(found - set(REGEX_CALLS))
