@@ -63,7 +63,7 @@ UPGRADES = [
        COUNT(DISTINCT request_id), COUNT(DISTINCT CASE WHEN confident = 0 THEN request_id END) FROM suggestions
        WHERE NOT EXISTS (SELECT 1 FROM suggestion_days) GROUP BY substr(created_at, 1, 10)""",
     """INSERT INTO suggested_tickets (ticket_id, unconfident, accepted, last_at)
-       SELECT s.ticket_id, MAX(1 - s.confident), CASE WHEN """ + ACCEPTED.format(ticket="s.ticket_id") + """ THEN 1 ELSE 0 END,
-       MAX(s.created_at) FROM suggestions s WHERE s.ticket_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suggested_tickets)
-       GROUP BY s.ticket_id""",
+       SELECT o.ticket_id, MAX(1 - o.confident), CASE WHEN """ + ACCEPTED.format(ticket="o.ticket_id") + """ THEN 1 ELSE 0 END,
+       MAX(o.created_at) FROM suggestions o WHERE o.ticket_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suggested_tickets)
+       GROUP BY o.ticket_id""",
 ]
