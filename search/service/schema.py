@@ -9,7 +9,10 @@ Tables:
   ticket; what the "linked from a suggestion" figure joins against.
 - ``suggestion_days``: requests and no-confident-match requests per UTC day (anonymous ones included).
 - ``suggested_tickets``: one row per ticket that got suggestions: any request without a confident
-  match, whether a suggested article was linked with source ``suggested``, when it was last suggested.
+  match, whether a suggested article was linked with source ``suggested``, whether the ticket has any
+  link, when it was last suggested (the knowledge-gap list reads its index, never the links).
+- ``record_totals``: the number of suggested tickets (``tickets``) and of those linked from a
+  suggestion (``accepted``), kept in step by every write and purge, so the report counts nothing.
 
 The recorded tables are purged after ``retention_days`` (``RETAINED``, records.py). ``UPGRADES`` fill
 the aggregate tables once from an older database's rows (each guarded so it runs only while its table
@@ -30,7 +33,8 @@ _COMMON = [
     """CREATE TABLE IF NOT EXISTS suggestion_days (day TEXT PRIMARY KEY, requests INTEGER NOT NULL,
        unconfident INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS suggested_tickets (ticket_id TEXT PRIMARY KEY, unconfident INTEGER NOT NULL,
-       accepted INTEGER NOT NULL, last_at TEXT NOT NULL)""",
+       accepted INTEGER NOT NULL, linked INTEGER NOT NULL, last_at TEXT NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS record_totals (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
 ]
 DDL = {
     "sqlite": [_LINKS.format(serial="INTEGER", real="REAL").replace("INTEGER PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT", 1),
@@ -50,20 +54,25 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS links_article_id ON links (article_id, id)",
     "CREATE INDEX IF NOT EXISTS suggestions_ticket_article ON suggestions (ticket_id, article_id)",
     "CREATE INDEX IF NOT EXISTS suggestions_created ON suggestions (created_at)",
-    "CREATE INDEX IF NOT EXISTS suggested_tickets_gaps ON suggested_tickets (unconfident, ticket_id)",
-    "CREATE INDEX IF NOT EXISTS suggested_tickets_accepted ON suggested_tickets (accepted)",
+    "CREATE INDEX IF NOT EXISTS suggested_tickets_gaps ON suggested_tickets (unconfident, linked, ticket_id)",
+    "DROP INDEX IF EXISTS suggested_tickets_accepted",
     "CREATE INDEX IF NOT EXISTS suggested_tickets_last ON suggested_tickets (last_at)",
 ]
 ACCEPTED = ("EXISTS (SELECT 1 FROM links l JOIN suggestions s ON s.ticket_id = l.ticket_id AND s.article_id = l.article_id "
             "WHERE l.ticket_id = {ticket} AND l.source = 'suggested')")
+LINKED = "EXISTS (SELECT 1 FROM links k WHERE k.ticket_id = {ticket})"
 UPGRADES = [
     """INSERT INTO article_counts (article_id, tickets) SELECT article_id, COUNT(DISTINCT ticket_id) FROM links
        WHERE NOT EXISTS (SELECT 1 FROM article_counts) GROUP BY article_id""",
     """INSERT INTO suggestion_days (day, requests, unconfident) SELECT substr(created_at, 1, 10),
        COUNT(DISTINCT request_id), COUNT(DISTINCT CASE WHEN confident = 0 THEN request_id END) FROM suggestions
        WHERE NOT EXISTS (SELECT 1 FROM suggestion_days) GROUP BY substr(created_at, 1, 10)""",
-    """INSERT INTO suggested_tickets (ticket_id, unconfident, accepted, last_at)
+    """INSERT INTO suggested_tickets (ticket_id, unconfident, accepted, linked, last_at)
        SELECT o.ticket_id, MAX(1 - o.confident), CASE WHEN """ + ACCEPTED.format(ticket="o.ticket_id") + """ THEN 1 ELSE 0 END,
-       MAX(o.created_at) FROM suggestions o WHERE o.ticket_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suggested_tickets)
+       CASE WHEN """ + LINKED.format(ticket="o.ticket_id") + """ THEN 1 ELSE 0 END, MAX(o.created_at) FROM suggestions o WHERE o.ticket_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suggested_tickets)
        GROUP BY o.ticket_id""",
+    """INSERT INTO record_totals (name, value) SELECT 'tickets', (SELECT COUNT(*) FROM suggested_tickets)
+       WHERE NOT EXISTS (SELECT 1 FROM record_totals WHERE name = 'tickets')""",
+    """INSERT INTO record_totals (name, value) SELECT 'accepted', (SELECT COUNT(*) FROM suggested_tickets WHERE accepted = 1)
+       WHERE NOT EXISTS (SELECT 1 FROM record_totals WHERE name = 'accepted')""",
 ]
