@@ -110,12 +110,12 @@ def _json_object(expected: str) -> dict:
     return data
 
 
-def _ticket_id(value: str, where: str = "field", pattern: bool = True) -> str:
-    """The canonical ticket id (ticket_ids.py) of a body field or a query parameter, or a 400 naming it."""
+def _ticket_id(value: str) -> str:
+    """The canonical ticket id (ticket_ids.py) of a body field, or a 400 naming it."""
     try:
-        return canonical_ticket_id(value, _state().settings.ticket_id_pattern if pattern else "")
+        return canonical_ticket_id(value, _state().settings.ticket_id_pattern)
     except InvalidId as exc:
-        raise ApiError(400, f"invalid_{where}", f"{where} 'ticket_id': {exc}") from None
+        raise ApiError(400, "invalid_field", f"field 'ticket_id': {exc}") from None
 
 
 def _ticket_from_request() -> tuple[str | None, str, str]:
@@ -197,8 +197,8 @@ def _link_body() -> dict:
         out[name] = value
     out["ticket_id"] = _ticket_id(out["ticket_id"])
     if "agent" in out:
-        try:
-            out["agent"] = canonical_text(out["agent"])
+        try:   # a blank agent is no agent
+            out["agent"] = canonical_text(out["agent"]) if out["agent"].strip() else None
         except InvalidId as exc:
             raise ApiError(400, "invalid_field", f"field 'agent': {exc}") from None
     out.setdefault("anchor", "")
@@ -231,7 +231,10 @@ def list_links():
     if "\x00" in (ticket_id or "") + (article_id or ""):   # PostgreSQL text cannot hold NUL: no such link anywhere
         raise ApiError(400, "invalid_parameter", "parameters 'ticket_id' and 'article_id' must not contain NUL")
     if ticket_id:   # canonical, as stored: ＺＤ-7 finds ZD-7's links (no pattern: older links stay reachable)
-        ticket_id = _ticket_id(ticket_id, "parameter", pattern=False)
+        try:
+            ticket_id = canonical_ticket_id(ticket_id)
+        except InvalidId:   # (a control character, blank): no ticket can have that id
+            return jsonify({"links": []})
     links = _store_call(_state().store.links, ticket_id or None, article_id or None, limit, bool(ticket_id or article_id))
     return jsonify({"links": [link.to_json() for link in links]})
 
