@@ -64,8 +64,12 @@ class LinkStore(RecordsMixin):
         self._local = threading.local()
         self.mark = "?" if dialect == "sqlite" else "%s"
         with self._tx() as cur:
-            for statement in DDL[dialect] + INDEXES + UPGRADES:
+            for statement in DDL[dialect] + INDEXES:
                 cur.execute(statement)
+            for table, statement in UPGRADES:
+                cur.execute(f"SELECT 1 FROM {table} LIMIT 1")
+                if cur.fetchone() is None:
+                    cur.execute(statement)
 
     def close(self) -> None:
         """Close this thread's connection (a later call reconnects)."""

@@ -15,8 +15,8 @@ Tables:
   suggestion (``accepted``), kept in step by every write and purge, so the report counts nothing.
 
 The recorded tables are purged after ``retention_days`` (``RETAINED``, records.py). ``UPGRADES`` fill
-the aggregate tables once from an older database's rows (each guarded so it runs only while its table
-is empty) and drop indexes nothing reads any more.
+the aggregate tables once from an older database's rows (each runs only while its table is empty: a
+later open costs one lookup per table, not a scan) and ``INDEXES`` drop indexes nothing reads any more.
 """
 from __future__ import annotations
 
@@ -61,18 +61,18 @@ INDEXES = [
 ACCEPTED = ("EXISTS (SELECT 1 FROM links l JOIN suggestions s ON s.ticket_id = l.ticket_id AND s.article_id = l.article_id "
             "WHERE l.ticket_id = {ticket} AND l.source = 'suggested')")
 LINKED = "EXISTS (SELECT 1 FROM links k WHERE k.ticket_id = {ticket})"
-UPGRADES = [
-    """INSERT INTO article_counts (article_id, tickets) SELECT article_id, COUNT(DISTINCT ticket_id) FROM links
-       WHERE NOT EXISTS (SELECT 1 FROM article_counts) GROUP BY article_id""",
-    """INSERT INTO suggestion_days (day, requests, unconfident) SELECT substr(created_at, 1, 10),
+UPGRADES = [  # (table that is empty until its upgrade ran, the statement that fills it)
+    ("article_counts", """INSERT INTO article_counts (article_id, tickets) SELECT article_id, COUNT(DISTINCT ticket_id) FROM links
+       WHERE NOT EXISTS (SELECT 1 FROM article_counts) GROUP BY article_id"""),
+    ("suggestion_days", """INSERT INTO suggestion_days (day, requests, unconfident) SELECT substr(created_at, 1, 10),
        COUNT(DISTINCT request_id), COUNT(DISTINCT CASE WHEN confident = 0 THEN request_id END) FROM suggestions
-       WHERE NOT EXISTS (SELECT 1 FROM suggestion_days) GROUP BY substr(created_at, 1, 10)""",
-    """INSERT INTO suggested_tickets (ticket_id, unconfident, accepted, linked, last_at)
+       WHERE NOT EXISTS (SELECT 1 FROM suggestion_days) GROUP BY substr(created_at, 1, 10)"""),
+    ("suggested_tickets", """INSERT INTO suggested_tickets (ticket_id, unconfident, accepted, linked, last_at)
        SELECT o.ticket_id, MAX(1 - o.confident), CASE WHEN """ + ACCEPTED.format(ticket="o.ticket_id") + """ THEN 1 ELSE 0 END,
        CASE WHEN """ + LINKED.format(ticket="o.ticket_id") + """ THEN 1 ELSE 0 END, MAX(o.created_at) FROM suggestions o WHERE o.ticket_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suggested_tickets)
-       GROUP BY o.ticket_id""",
-    """INSERT INTO record_totals (name, value) SELECT 'tickets', (SELECT COUNT(*) FROM suggested_tickets)
-       WHERE NOT EXISTS (SELECT 1 FROM record_totals WHERE name = 'tickets')""",
-    """INSERT INTO record_totals (name, value) SELECT 'accepted', (SELECT COUNT(*) FROM suggested_tickets WHERE accepted = 1)
-       WHERE NOT EXISTS (SELECT 1 FROM record_totals WHERE name = 'accepted')""",
+       GROUP BY o.ticket_id"""),
+    ("record_totals", """INSERT INTO record_totals (name, value)
+       SELECT 'tickets', (SELECT COUNT(*) FROM suggested_tickets)
+       UNION ALL SELECT 'accepted', (SELECT COUNT(*) FROM suggested_tickets WHERE accepted = 1) WHERE 1 = 1
+       ON CONFLICT (name) DO NOTHING"""),
 ]
