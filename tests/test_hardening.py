@@ -258,3 +258,22 @@ def test_index_builds_are_private(real_settings):
     modes = {str(p.relative_to(root)): stat.S_IMODE(p.stat().st_mode) for p in entries}
     assert all(mode == (0o700 if p.is_dir() else 0o600) for p, mode in zip(entries, modes.values())), modes
     assert (root / "current").exists() and len(modes) > 5
+
+
+def test_a_permission_error_in_the_site_is_a_404(real_settings, real_searcher, tmp_path, tiny_site, monkeypatch):
+    """(Root reads any file, so the permission error is simulated where the route asks the file system.)"""
+    import os
+
+    from search.service import site
+
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):
+        if "forbidden" in str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    client = _make_app(real_settings, real_searcher, tmp_path, site_dir=str(tiny_site)).test_client()
+    monkeypatch.setattr(site.os, "stat", stat)
+    for path in ("/forbidden", "/forbidden/", "/guide/forbidden.html"):
+        assert client.get(path).status_code == 404, path
