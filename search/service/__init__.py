@@ -12,6 +12,7 @@ from flask import Flask
 
 from search.encoder import Encoder
 from search.service import api, errors, guard, site
+from search.service.client_address import TrustedProxies
 from search.service.fast_search import FastSearch
 from search.service.holder import IndexHolder
 from search.service.json_provider import FastJSONProvider
@@ -60,4 +61,6 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     app.register_blueprint(site.bp)
     app.after_request(site.add_security_headers)
     app.wsgi_app = guard.Guard(app, FastSearch(app))
+    if settings.trusted_proxies:   # outermost: the rate limiter and the logs see the client behind the proxies
+        app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
     return app

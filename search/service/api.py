@@ -266,7 +266,8 @@ def readyz():
         _state().store.ping()
     except (StoreBusy, StoreError) as exc:
         raise ApiError(503, "not_ready", f"links database unreachable: {exc}", {"Retry-After": "5"}) from None
-    body = {"status": "ready", "build_id": holder.searcher.build.build_id, "chunks": len(holder.searcher.build.chunks)}
+    body = {"status": "ready", "build_id": holder.searcher.build.build_id, "chunks": len(holder.searcher.build.chunks),
+            "writes_enabled": bool(_state().settings.api_token)}   # the site shows link buttons only then
     if holder.error:  # a newer build was rejected: still serving this one, say why (no server paths)
         body["warning"] = holder.public_error
     return jsonify(body)
