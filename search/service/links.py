@@ -8,13 +8,16 @@ the parameter marker.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import random
 import sqlite3
 import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from search.files import private_dir, private_file, tighten_file
+from search.service.records import RecordsMixin, now_iso
+from search.service.schema import DDL, INDEXES, UPGRADES
 
 BUSY_TIMEOUT_S = 5.0
 SOURCES = ("suggested", "searched", "manual")
@@ -42,35 +45,7 @@ class Link:
         return asdict(self)
 
 
-DDL = {
-    "sqlite": [
-        """CREATE TABLE IF NOT EXISTS links (id INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id TEXT NOT NULL,
-           article_id TEXT NOT NULL, anchor TEXT NOT NULL DEFAULT '', source TEXT NOT NULL, agent TEXT,
-           created_at TEXT NOT NULL, UNIQUE (ticket_id, article_id, anchor))""",
-        """CREATE TABLE IF NOT EXISTS suggestions (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL,
-           ticket_id TEXT, article_id TEXT NOT NULL, anchor TEXT NOT NULL, rank INTEGER NOT NULL, score REAL NOT NULL,
-           confident INTEGER NOT NULL, created_at TEXT NOT NULL)""",
-    ],
-    "postgresql": [
-        # concurrent CREATE … IF NOT EXISTS can fail on PostgreSQL (duplicate pg_type key) when several
-        # workers open a new database at once: they take turns on an advisory lock for this transaction
-        "SELECT pg_advisory_xact_lock(7242701)",
-        """CREATE TABLE IF NOT EXISTS links (id BIGSERIAL PRIMARY KEY, ticket_id TEXT NOT NULL,
-           article_id TEXT NOT NULL, anchor TEXT NOT NULL DEFAULT '', source TEXT NOT NULL, agent TEXT,
-           created_at TEXT NOT NULL, UNIQUE (ticket_id, article_id, anchor))""",
-        """CREATE TABLE IF NOT EXISTS suggestions (id BIGSERIAL PRIMARY KEY, request_id TEXT NOT NULL,
-           ticket_id TEXT, article_id TEXT NOT NULL, anchor TEXT NOT NULL, rank INTEGER NOT NULL,
-           score DOUBLE PRECISION NOT NULL, confident INTEGER NOT NULL, created_at TEXT NOT NULL)""",
-    ],
-}
-INDEXES = ["CREATE INDEX IF NOT EXISTS links_article ON links (article_id)",
-           "CREATE INDEX IF NOT EXISTS suggestions_article ON suggestions (article_id)",
-           "CREATE INDEX IF NOT EXISTS suggestions_ticket ON suggestions (ticket_id)"]
 COLUMNS = "id, ticket_id, article_id, anchor, source, agent, created_at"
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 # SQLSTATEs of a PostgreSQL statement that waited too long or lost a race: retrying shortly helps
@@ -78,8 +53,9 @@ PG_BUSY = {"55P03": "lock_timeout", "57014": "statement timeout", "40P01": "dead
            "53300": "too many connections"}
 
 
-class LinkStore:
-    """Thread-safe: one connection per thread. ``errors``: the driver's exceptions to translate."""
+class LinkStore(RecordsMixin):
+    """Thread-safe: one connection per thread. ``errors``: the driver's exceptions to translate.
+    Suggestion records, the report and the retention purge are in records.py; the tables in schema.py."""
 
     def __init__(self, dialect: str, connect, errors: tuple[type[Exception], ...] = (sqlite3.OperationalError,)):
         self.dialect = dialect
@@ -90,6 +66,10 @@ class LinkStore:
         with self._tx() as cur:
             for statement in DDL[dialect] + INDEXES:
                 cur.execute(statement)
+            for table, statement in UPGRADES:
+                cur.execute(f"SELECT 1 FROM {table} LIMIT 1")
+                if cur.fetchone() is None:
+                    cur.execute(statement)
 
     def close(self) -> None:
         """Close this thread's connection (a later call reconnects)."""
@@ -150,13 +130,32 @@ class LinkStore:
             cur.execute("SELECT 1")
             cur.fetchone()
 
+    def _lock_article(self, cur, article_id: str) -> None:
+        """Create and lock the article's counter row: link writes of one article take turns on it, so
+        each one's count of the (ticket, article) pair sees the others' committed rows."""
+        cur.execute(self._sql("INSERT INTO article_counts (article_id, tickets) VALUES (?, 0) ON CONFLICT (article_id) "
+                              "DO UPDATE SET tickets = article_counts.tickets"), (article_id,))
+
+    def _pair_links(self, cur, ticket_id: str, article_id: str) -> int:
+        cur.execute(self._sql("SELECT COUNT(*) FROM links WHERE ticket_id = ? AND article_id = ?"), (ticket_id, article_id))
+        return int(cur.fetchone()[0])
+
+    def _add_to_count(self, cur, article_id: str, delta: int) -> None:
+        cur.execute(self._sql("UPDATE article_counts SET tickets = tickets + ? WHERE article_id = ?"), (delta, article_id))
+
     def add_link(self, ticket_id: str, article_id: str, anchor: str, source: str, agent: str | None) -> tuple[Link, bool]:
-        """Idempotent on (ticket_id, article_id, anchor): returns (link, created)."""
+        """Idempotent on (ticket_id, article_id, anchor): returns (link, created). Keeps the article's
+        ticket count and the ticket's flags (records.py) in step, in the same transaction."""
         with self._tx() as cur:
+            self._lock_article(cur, article_id)
             cur.execute(self._sql("INSERT INTO links (ticket_id, article_id, anchor, source, agent, created_at) "
                                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ticket_id, article_id, anchor) DO NOTHING"),
-                        (ticket_id, article_id, anchor, source, agent, _now()))
+                        (ticket_id, article_id, anchor, source, agent, now_iso()))
             created = cur.rowcount == 1
+            if created and self._pair_links(cur, ticket_id, article_id) == 1:
+                self._add_to_count(cur, article_id, 1)
+            if created:
+                self._refresh_ticket(cur, ticket_id)
             cur.execute(self._sql(f"SELECT {COLUMNS} FROM links WHERE ticket_id = ? AND article_id = ? AND anchor = ?"),
                         (ticket_id, article_id, anchor))
             return Link(*cur.fetchone()), created
@@ -177,52 +176,49 @@ class LinkStore:
 
     def delete_link(self, link_id: int) -> bool:
         with self._tx() as cur:
+            cur.execute(self._sql("SELECT ticket_id, article_id FROM links WHERE id = ?"), (link_id,))
+            row = cur.fetchone()
+            if row is None:
+                return False
+            ticket_id, article_id = row
+            self._lock_article(cur, article_id)
             cur.execute(self._sql("DELETE FROM links WHERE id = ?"), (link_id,))
-            return cur.rowcount == 1
+            if cur.rowcount != 1:   # another request deleted it first
+                return False
+            if self._pair_links(cur, ticket_id, article_id) == 0:
+                self._add_to_count(cur, article_id, -1)
+            self._refresh_ticket(cur, ticket_id)
+            return True
 
     def link_counts(self, article_ids: list[str] | None = None) -> dict[str, int]:
-        """Number of distinct tickets linked to each article."""
+        """Number of distinct tickets linked to each article (one row per article: article_counts);
+        without ``article_ids``, every article with at least one."""
         with self._tx() as cur:
-            cur.execute("SELECT article_id, COUNT(DISTINCT ticket_id) FROM links GROUP BY article_id")
-            counts = {a: int(n) for a, n in cur.fetchall()}
-        return counts if article_ids is None else {a: counts.get(a, 0) for a in article_ids}
+            if article_ids is None:
+                cur.execute("SELECT article_id, tickets FROM article_counts WHERE tickets > 0")
+                return {a: int(n) for a, n in cur.fetchall()}
+            counts = {}
+            for article_id in article_ids:
+                cur.execute(self._sql("SELECT tickets FROM article_counts WHERE article_id = ?"), (article_id,))
+                row = cur.fetchone()
+                counts[article_id] = int(row[0]) if row else 0
+        return counts
 
-    def record_suggestions(self, request_id: str, ticket_id: str | None, rows: list[tuple[str, str, int, float]],
-                           confident: bool) -> None:
-        """rows: (article_id, anchor, rank, score)."""
-        now = _now()
-        with self._tx() as cur:
-            cur.executemany(self._sql("INSERT INTO suggestions (request_id, ticket_id, article_id, anchor, rank, score, "
-                                      "confident, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-                            [(request_id, ticket_id, article_id, anchor, rank, float(score), int(confident), now)
-                             for article_id, anchor, rank, score in rows])
 
-    def report(self, limit: int = 20) -> dict:
-        """Which articles resolve tickets, how often suggestions get linked, where knowledge is missing."""
-        with self._tx() as cur:
-            cur.execute(f"SELECT article_id, COUNT(DISTINCT ticket_id) AS n FROM links GROUP BY article_id "
-                        f"ORDER BY n DESC, article_id LIMIT {int(limit)}")
-            top = [{"article_id": a, "tickets": int(n)} for a, n in cur.fetchall()]
-            cur.execute("SELECT COUNT(DISTINCT request_id), COUNT(DISTINCT CASE WHEN confident = 0 THEN request_id END) "
-                        "FROM suggestions")
-            requests, unconfident = cur.fetchone()
-            cur.execute("SELECT COUNT(*) FROM (SELECT DISTINCT s.ticket_id FROM suggestions s JOIN links l "
-                        "ON l.ticket_id = s.ticket_id AND l.article_id = s.article_id AND l.source = 'suggested') t")
-            accepted = cur.fetchone()[0]
-            cur.execute("SELECT COUNT(DISTINCT ticket_id) FROM suggestions WHERE ticket_id IS NOT NULL")
-            suggested = cur.fetchone()[0]
-            cur.execute(f"SELECT DISTINCT s.ticket_id FROM suggestions s WHERE s.ticket_id IS NOT NULL AND s.confident = 0 "
-                        f"AND NOT EXISTS (SELECT 1 FROM links l WHERE l.ticket_id = s.ticket_id) "
-                        f"ORDER BY s.ticket_id LIMIT {int(limit)}")
-            gaps = [row[0] for row in cur.fetchall()]
-        return {"top_articles": top, "suggestion_requests": int(requests or 0),
-                "no_confident_match_requests": int(unconfident or 0),
-                "tickets_with_suggestions": int(suggested or 0), "tickets_linked_from_suggestion": int(accepted or 0),
-                "knowledge_gaps": gaps}
+def _private_sqlite_files(path: Path) -> None:
+    """The database and its WAL and shared-memory files 0600 (SQLite creates the -wal and -shm files
+    with the database file's permissions), its directory 0700."""
+    private_dir(path.parent)
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        tighten_file(path.with_name(path.name + suffix))
 
 
 def _sqlite(path: Path, busy_timeout: float) -> LinkStore:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _private_sqlite_files(path)
+    except OSError as exc:
+        raise StoreError(f"links database {path}: {exc.strerror or exc}; check the file or set database_url") from None
 
     def connect():
         conn = sqlite3.connect(str(path), timeout=busy_timeout, check_same_thread=True)
