@@ -8,6 +8,7 @@ tens of MB to every serving worker's start.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import logging
@@ -59,12 +60,13 @@ class LexicalIndex:
     def scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every document for the query tokens (zeros when none is known)."""
         out = np.zeros(self.num_docs, dtype=np.float32)
-        known = [self.vocab[t] for t in tokens if t in self.vocab]
-        postings = [slice(self._bounds[i], self._bounds[i + 1]) for i in known]
+        # each distinct token once, times its count (in order of first occurrence): a query token
+        # repeated 10,000 times costs one pass over its postings, not 10,000 (issue 17)
+        counts = Counter(t for t in tokens if t in self.vocab)
+        postings = [(slice(self._bounds[self.vocab[t]], self._bounds[self.vocab[t] + 1]), n) for t, n in counts.items()]
         if postings:
-            # float32 sums in query-token order, exactly as bm25s' own per-token loop adds them
-            np.add.at(out, np.concatenate([self.indices[p] for p in postings]),
-                      np.concatenate([self.data[p] for p in postings]))
+            np.add.at(out, np.concatenate([self.indices[p] for p, _n in postings]),
+                      np.concatenate([self.data[p] * np.float32(n) if n > 1 else self.data[p] for p, n in postings]))
         return out
 
     def postings(self, token: str) -> np.ndarray:

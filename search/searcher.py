@@ -23,7 +23,7 @@ from search import abstention, dense, fusion, store
 from search.build import LoadedBuild
 from search.encoder import Encoder, make_encoder, resolve_model
 from search.errors import QueryError
-from search.ident_index import IdentifierMatch
+from search.ident_index import IdentifierHits
 from search.identifier_filters import as_written, not_identifier, without_frames
 from search.identifiers import is_strong
 from search.lexical import top_k
@@ -124,7 +124,7 @@ class Searcher:
 
     # -- lanes -------------------------------------------------------------------------------
     def _candidates(self, query: str, focus: str, mode: str, allowed: np.ndarray | None,
-                    idents: dict[int, IdentifierMatch]) -> tuple[_Candidates, np.ndarray | None]:
+                    idents: IdentifierHits) -> tuple[_Candidates, np.ndarray | None]:
         """Each lane's top candidates (and, in hybrid mode, the identifier matches) with their lane
         scores; every candidate gets its exact dense score. Also every chunk's BM25 score. The
         sparse lanes read ``query``; the dense lane embeds ``focus``."""
@@ -143,7 +143,7 @@ class Searcher:
             # (running the sparse lanes in a thread while encoding was tried: it saved ~0.2 ms at one
             # client but cost 40% of the throughput at 16 clients through GIL hand-offs)
             vector = self.encoder.encode([focus])[0]
-            extra = np.concatenate([lexical_ids, np.fromiter(idents, np.int64, len(idents))])
+            extra = np.concatenate([lexical_ids, idents.chunks])
             chunks, dense_scores = dense.candidates(self.build.dense_index, vector, n, allowed, extra,
                                                     self.build.dense_vectors)
         lanes = _Candidates(chunks, dense_scores.astype(np.float64), _spread(chunks, lexical_ids, lexical_scores),
@@ -158,13 +158,10 @@ class Searcher:
         mask[allowed] = True
         return mask
 
-    def _identifiers(self, query: str, allowed: np.ndarray | None) -> dict[int, IdentifierMatch]:
+    def _identifiers(self, query: str, allowed: np.ndarray | None) -> IdentifierHits:
         text = without_frames(query)
         hits = self.build.identifiers.match(text, skip=not_identifier(text, self.build.identifiers.declared))
-        if allowed is not None:
-            ok = set(allowed.tolist())
-            hits = {i: m for i, m in hits.items() if i in ok}
-        return hits
+        return hits.restrict(allowed) if allowed is not None else hits
 
     # -- query -------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, mode: str = "hybrid", area: str | None = None,
@@ -185,7 +182,7 @@ class Searcher:
             raise QueryError("parameter 'q': empty query; type some words, an error code or paste a ticket")
         focus = focus if focus and focus.strip() else query
         allowed = self._allowed(area, type, tag)
-        idents = self._identifiers(query, allowed) if mode == "hybrid" else {}
+        idents = self._identifiers(query, allowed) if mode == "hybrid" else IdentifierHits.empty()
         candidates, lexical_all = self._candidates(query, focus, mode, allowed, idents)
         ranked = self._rank(mode, candidates, idents, k * 8)
         spelling = self._spelling(query, idents)
@@ -200,15 +197,15 @@ class Searcher:
         return SearchResponse(query, mode, results, confident, found, self.build.build_id,
                               (time.perf_counter() - started) * 1000, evidence)
 
-    def _spelling(self, query: str, idents: dict[int, IdentifierMatch]) -> dict[str, str]:
+    def _spelling(self, query: str, idents: IdentifierHits) -> dict[str, str]:
         """Each matched identifier key as the query wrote it (as the KB writes it if the query's
         spelling cannot be found, e.g. a code that only matched as a bare number)."""
-        keys = set().union(*(m.names for m in idents.values())) if idents else set()
+        keys = idents.matched_keys
         written = as_written(query, keys)
         return {key: written.get(key) or self.build.identifiers.display.get(key, key) for key in keys}
 
     def _groups(self, ranked: dict[int, float], k: int, mode: str, lexical_all: np.ndarray | None,
-                idents: dict[int, IdentifierMatch], spelling: dict[str, str]) -> list[tuple[str, float, list[SectionHit]]]:
+                idents: IdentifierHits, spelling: dict[str, str]) -> list[tuple[str, float, list[SectionHit]]]:
         """Ranked chunks grouped per article (chunk numbers first; full hits only for the sections
         kept). An article placed only by sections that are not shown gets its first section with
         text, at the article's score, so every result has a section and a snippet."""
@@ -216,12 +213,13 @@ class Searcher:
         article_score = article_scores(ranked, article_of, self._anchors, self.config.second_section)
         groups = group_by_article(by_article_score(ranked, article_of, article_score), article_of, self._anchors, k,
                                   shown=self._shown)
+        idents.prepare([i for _aid, chunks in groups for i in chunks])   # their names in one pass
         return [(aid, round(article_score[aid], 6),
                  [self._hit(i, ranked.get(i, article_score[aid]), mode, lexical_all, idents, spelling)
                   for i in (chunks or [self._fallback[aid]])])
                 for aid, chunks in groups if chunks or aid in self._fallback]
 
-    def _rank(self, mode: str, candidates: _Candidates, idents: dict[int, IdentifierMatch],
+    def _rank(self, mode: str, candidates: _Candidates, idents: IdentifierHits,
               limit: int) -> dict[int, float]:
         """The ``limit`` best candidates, best first, as {chunk: score}: identifier tier first (a
         tiered section's score is lifted by 1), then score, ties by chunk number."""
@@ -239,17 +237,14 @@ class Searcher:
         return dict(zip(candidates.chunks[order].tolist(), (score + tier)[order].tolist()))
 
     def _identifier_evidence(self, chunks: np.ndarray,
-                             idents: dict[int, IdentifierMatch]) -> tuple[np.ndarray, np.ndarray]:
+                             idents: IdentifierHits) -> tuple[np.ndarray, np.ndarray]:
         """Per candidate: the identifier boost added to its score, and 1.0 if it is in the
         identifier tier (declares a query code, or its text holds a strong identifier of the query)."""
         evidence, tier = np.zeros(len(chunks)), np.zeros(len(chunks))
-        if idents:
-            names = set().union(*(m.names for m in idents.values()))
-            strong = {n for n in names if is_strong(n)}
-            at = np.searchsorted(chunks, np.fromiter(idents, np.int64, len(idents)))
-            evidence[at] = [self.config.declared_boost * m.declared + self.config.found_boost * m.found
-                            for m in idents.values()]
-            tier[at] = [m.declared > 0 or not m.names.isdisjoint(strong) for m in idents.values()]
+        if len(idents):
+            at = np.searchsorted(chunks, idents.chunks)
+            evidence[at] = self.config.declared_boost * idents.declared + self.config.found_boost * idents.found
+            tier[at] = (idents.declared > 0) | idents.strong(is_strong)
         return evidence, tier
 
     def _section(self, chunk: dict) -> tuple[str, str, list[str], str]:
@@ -259,7 +254,7 @@ class Searcher:
         return chunk["anchor"], chunk["heading"] or article["title"], chunk["heading_path"], url
 
     def _hit(self, i: int, score: float, mode: str, lexical_all: np.ndarray | None,
-             idents: dict[int, IdentifierMatch], spelling: dict[str, str]) -> SectionHit:
+             idents: IdentifierHits, spelling: dict[str, str]) -> SectionHit:
         lanes = (["identifier"] if i in idents else []) + \
                 (["lexical"] if lexical_all is not None and lexical_all[i] > 0 else []) + \
                 (["dense"] if mode != "lexical" else [])   # every candidate has a dense score then
@@ -272,7 +267,7 @@ class Searcher:
                              score, best, more)
 
     def _evidence(self, mode: str, results: list[ArticleResult], candidates: _Candidates,
-                  idents: dict[int, IdentifierMatch], focus: str) -> abstention.Evidence | None:
+                  idents: IdentifierHits, focus: str) -> abstention.Evidence | None:
         """What ``abstention`` weighs: identifier tier of the best section, best cosine of the top 3
         articles' listed sections, coverage of the focus's words by the top article."""
         if not results or mode == "lexical":
