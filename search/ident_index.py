@@ -142,7 +142,7 @@ class IdentifierHits(Mapping):
         found = np.bincount(pair_chunk, pair_weight * ~pair_declared, minlength=size)
         self.chunks = np.flatnonzero(np.bincount(pair_chunk, minlength=size))
         self.declared, self.found = declared[self.chunks], found[self.chunks]
-        self.matched_keys = {keys[i] for i in np.unique(pair_key).tolist()}
+        self.matched_keys = {keys[i] for i in np.flatnonzero(np.bincount(pair_key, minlength=len(keys))).tolist()}
         self._names: dict[int, set[str]] = {}
 
     @classmethod
