@@ -79,12 +79,19 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def _open_links_database(settings) -> None:
-    """Open the links database once before any worker starts: a bad file or URL is one clear error
-    here (in a worker it was a traceback and "Worker failed to boot"), and a new database gets its
-    tables and WAL mode from one process instead of from every worker at once."""
+    """Check the service database before any worker starts: a bad file or URL, or a database that
+    needs ``kb db upgrade``, is one clear error here (in a worker it was a traceback and "Worker
+    failed to boot"); a new, empty database is created at the newest revision by this one process
+    instead of by every worker at once."""
+    from search.service import db
     from search.service.links import StoreBusy, StoreError, open_store
 
     try:
-        open_store(settings.database).close()   # closed before gunicorn forks: no connection crosses a fork
-    except (StoreError, StoreBusy) as exc:
+        engine = db.make_engine(settings.database)
+        try:
+            db.ensure_current(engine, settings.database)
+        finally:
+            engine.dispose()   # before gunicorn forks: no connection crosses a fork
+        open_store(settings.database).close()
+    except (db.DatabaseError, StoreError, StoreBusy) as exc:
         raise click.ClickException(str(exc)) from None

@@ -38,6 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", 2, "Production server (gunicorn) worker processes", (1, 64)),
     Setting("database_url", "", "Links database URL; empty means sqlite:///<data_dir>/links.db"),
     Setting("api_token", "", "Bearer token required by write endpoints; empty disables writes"),
+    Setting("audit_log", "", "File the audit trail is appended to as JSON lines (for a SIEM); empty means standard error"),
     Setting("rate_limit_per_minute", 300, "Requests per minute per client on /api/search and /api/suggest (0 = off)", (0, 10**9)),
     Setting("reload_interval", 2.0, "Seconds between checks for a newly published index build (0 = never)", (0, 3600)),
 )
@@ -59,6 +60,7 @@ class Settings:
     workers: int = 2
     database_url: str = ""
     api_token: str = ""
+    audit_log: str = ""
     rate_limit_per_minute: int = 300
     reload_interval: float = 2.0
 

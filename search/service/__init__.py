@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.engine import Engine
 
 from search.encoder import Encoder
-from search.service import api, errors, site
+from search.service import api, db, errors, site
 from search.service.fast_search import FastSearch
 from search.service.holder import IndexHolder
 from search.service.json_provider import FastJSONProvider
@@ -28,10 +29,12 @@ class ServiceState:
     holder: IndexHolder
     store: LinkStore
     limiter: RateLimiter
+    engine: Engine        # the service database (search.service.db)
 
 
 def create_app(settings: Settings | None = None, encoder: Encoder | None = None, watch: bool = True) -> Flask:
-    """Application factory. Loads the published index (if any) and opens the links store.
+    """Application factory. Loads the published index (if any) and opens the service database, which
+    must be at the newest migration (a new, empty one is created; ``db.NotMigrated`` otherwise).
 
     ``watch`` starts the background thread that swaps in newly published index builds.
     """
@@ -47,8 +50,10 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     holder.refresh()
     if watch:
         holder.start()
+    engine = db.make_engine(settings.database)
+    db.ensure_current(engine, settings.database)   # a new database is created; an older one needs kb db upgrade
     state = ServiceState(settings, holder, open_store(settings.database),
-                         RateLimiter(Path(settings.data_dir) / "ratelimit.bin", settings.rate_limit_per_minute))
+                         RateLimiter(Path(settings.data_dir) / "ratelimit.bin", settings.rate_limit_per_minute), engine)
     app.extensions["kb"] = state
     errors.init_app(app)
     app.register_blueprint(api.bp)
