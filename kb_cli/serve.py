@@ -83,15 +83,9 @@ def _open_links_database(settings) -> None:
     needs ``kb db upgrade``, is one clear error here (in a worker it was a traceback and "Worker
     failed to boot"); a new, empty database is created at the newest revision by this one process
     instead of by every worker at once."""
-    from search.service import db
     from search.service.links import StoreBusy, StoreError, open_store
 
     try:
-        engine = db.make_engine(settings.database)
-        try:
-            db.ensure_current(engine, settings.database)
-        finally:
-            engine.dispose()   # before gunicorn forks: no connection crosses a fork
-        open_store(settings.database).close()
-    except (db.DatabaseError, StoreError, StoreBusy) as exc:
+        open_store(settings.database).close()   # closed before gunicorn forks: no connection crosses a fork
+    except (StoreError, StoreBusy) as exc:
         raise click.ClickException(str(exc)) from None

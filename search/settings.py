@@ -39,7 +39,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("database_url", "", "Links database URL; empty means sqlite:///<data_dir>/links.db"),
     Setting("api_token", "", "Bearer token required by write endpoints; empty disables writes"),
     Setting("audit_log", "", "File the audit trail is appended to as JSON lines (for a SIEM); empty means standard error"),
-    Setting("rate_limit_per_minute", 300, "Requests per minute per client on /api/search and /api/suggest (0 = off)", (0, 10**9)),
+    Setting("rate_limit_per_minute", 300, "Requests per minute per client on every API endpoint, /healthz and /readyz (0 = off)", (0, 10**9)),
+    Setting("site_rate_limit_per_minute", 3000, "Requests per minute per client for the site's pages and assets (0 = off)", (0, 10**9)),
+    Setting("retention_days", 180, "Days recorded suggestions are kept before they are purged automatically (0 = forever)", (0, 36500)),
+    Setting("allowed_hosts", "", "Comma-separated Host names the service answers (a leading dot allows subdomains, * any); "
+            "empty means localhost, 127.0.0.1, ::1 and the 'host' setting"),
+    Setting("ticket_id_pattern", "", "Regular expression every (canonical) ticket id must match in full; empty allows any"),
     Setting("reload_interval", 2.0, "Seconds between checks for a newly published index build (0 = never)", (0, 3600)),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -62,6 +67,10 @@ class Settings:
     api_token: str = ""
     audit_log: str = ""
     rate_limit_per_minute: int = 300
+    site_rate_limit_per_minute: int = 3000
+    retention_days: int = 180
+    allowed_hosts: str = ""
+    ticket_id_pattern: str = ""
     reload_interval: float = 2.0
 
     @property
@@ -71,6 +80,12 @@ class Settings:
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite:///{Path(self.data_dir) / 'links.db'}"
+
+    @property
+    def host_allowlist(self) -> list[str]:
+        """The Host names answered: ``allowed_hosts``, or the loopback names plus the bound host."""
+        names = [n.strip().lower() for n in self.allowed_hosts.split(",") if n.strip()]
+        return names or sorted({"localhost", "127.0.0.1", "::1", self.host.lower().strip("[]")})
 
     @property
     def corpus_path(self) -> Path:
@@ -122,7 +137,19 @@ def load_settings(config_file: str | None = None, overrides: dict | None = None,
     settings = Settings(**values)
     if settings.encoder_backend not in ("auto", "onnx", "torch"):
         raise SettingsError(f"setting 'encoder_backend': {settings.encoder_backend!r} is not auto, onnx or torch")
+    _check_pattern(settings.ticket_id_pattern)
     return settings
+
+
+def _check_pattern(pattern: str) -> None:
+    if len(pattern) > 500:
+        raise SettingsError(f"setting 'ticket_id_pattern': {len(pattern)} characters, the limit is 500")
+    try:
+        import regex   # the engine that matches it (search/service/ticket_ids.py): its syntax, with a timeout
+
+        regex.compile(pattern)
+    except regex.error as exc:
+        raise SettingsError(f"setting 'ticket_id_pattern': {pattern!r} is not a valid regular expression ({exc})") from None
 
 
 def as_dict(settings: Settings) -> dict:

@@ -69,6 +69,31 @@ def _legacy_database(url: str) -> None:
     conn.close()
 
 
+# The report as the version before migrations computed it (links.py at 3b989ef), over every row.
+LEGACY_REPORT = {
+    "top": "SELECT article_id, COUNT(DISTINCT ticket_id) AS n FROM links GROUP BY article_id ORDER BY n DESC, article_id "
+           "LIMIT 20",
+    "requests": "SELECT COUNT(DISTINCT request_id), COUNT(DISTINCT CASE WHEN confident = 0 THEN request_id END) "
+                "FROM suggestions",
+    "accepted": "SELECT COUNT(*) FROM (SELECT DISTINCT s.ticket_id FROM suggestions s JOIN links l "
+                "ON l.ticket_id = s.ticket_id AND l.article_id = s.article_id AND l.source = 'suggested') t",
+    "suggested": "SELECT COUNT(DISTINCT ticket_id) FROM suggestions WHERE ticket_id IS NOT NULL",
+    "gaps": "SELECT DISTINCT s.ticket_id FROM suggestions s WHERE s.ticket_id IS NOT NULL AND s.confident = 0 "
+            "AND NOT EXISTS (SELECT 1 FROM links l WHERE l.ticket_id = s.ticket_id) ORDER BY s.ticket_id LIMIT 20",
+}
+
+
+def _legacy_report(url: str) -> dict:
+    engine = db.make_engine(url)
+    with engine.connect() as c:
+        q = {name: c.execute(sa.text(sql)).all() for name, sql in LEGACY_REPORT.items()}
+    engine.dispose()
+    return {"top_articles": [{"article_id": a, "tickets": n} for a, n in q["top"]],
+            "suggestion_requests": q["requests"][0][0], "no_confident_match_requests": q["requests"][0][1],
+            "tickets_with_suggestions": q["suggested"][0][0], "tickets_linked_from_suggestion": q["accepted"][0][0],
+            "knowledge_gaps": [row[0] for row in q["gaps"]]}
+
+
 def _kb(*args: str, env: dict):
     return CliRunner().invoke(cli, list(args), obj={}, env=env)
 
@@ -102,6 +127,7 @@ def any_url(request, tmp_path):
 @pytest.mark.slow
 def test_upgrade_keeps_every_link_of_a_database_from_before_migrations(any_url, tmp_path):
     _legacy_database(any_url)
+    before = _legacy_report(any_url)
     env = {"KB_DATABASE_URL": any_url, "KB_DATA_DIR": str(tmp_path)}
     assert "needs 'kb db upgrade'" in _kb("db", "status", env=env).output
     result = _kb("db", "upgrade", env=env)
@@ -109,6 +135,8 @@ def test_upgrade_keeps_every_link_of_a_database_from_before_migrations(any_url, 
     assert f"from no revision to revision {db.head_revision()}" in result.output
     assert "up to date" in _kb("db", "upgrade", env=env).output        # idempotent
     store = open_store(any_url)
+    assert store.report() == before                                    # the aggregates were filled from the rows
+    assert 0 < before["tickets_linked_from_suggestion"] < before["tickets_with_suggestions"]
     kept = [(l.ticket_id, l.article_id, l.anchor, l.source, l.agent, l.created_at)
             for l in store.links(limit=10000)]
     assert kept == LINKS[:-1]                                          # every link, in order, unchanged

@@ -12,12 +12,13 @@ from flask import Flask
 from sqlalchemy.engine import Engine
 
 from search.encoder import Encoder
-from search.service import api, db, errors, site
+from search.service import api, db, errors, guard, site
 from search.service.fast_search import FastSearch
 from search.service.holder import IndexHolder
 from search.service.json_provider import FastJSONProvider
 from search.service.links import LinkStore, open_store
 from search.service.ratelimit import RateLimiter
+from search.service.retention import Retention
 from search.settings import Settings, load_settings
 
 MAX_BODY = 64 * 1024
@@ -46,18 +47,22 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     app.json = FastJSONProvider(app)   # orjson; keys in insertion order
     hashes, _others = site.theme_script_hashes(Path(settings.site_dir)) if Path(settings.site_dir).is_dir() else ([], [])
     app.config["KB_CSP"] = site.content_security_policy(hashes)
+    app.config["KB_HEADERS"] = [("Content-Security-Policy", app.config["KB_CSP"]), *site.SECURITY_HEADERS.items()]
     holder = IndexHolder(settings, encoder)
     holder.refresh()
     if watch:
         holder.start()
-    engine = db.make_engine(settings.database)
-    db.ensure_current(engine, settings.database)   # a new database is created; an older one needs kb db upgrade
-    state = ServiceState(settings, holder, open_store(settings.database),
-                         RateLimiter(Path(settings.data_dir) / "ratelimit.bin", settings.rate_limit_per_minute), engine)
+    store = open_store(settings.database)   # a new database is created; an older one needs kb db upgrade
+    state = ServiceState(settings, holder, store,
+                         RateLimiter(Path(settings.data_dir) / "ratelimit.bin", settings.rate_limit_per_minute),
+                         db.make_engine(settings.database))
     app.extensions["kb"] = state
+    if watch:
+        Retention(state.store, settings.retention_days).start()
     errors.init_app(app)
+    guard.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(site.bp)
     app.after_request(site.add_security_headers)
-    app.wsgi_app = FastSearch(app)
+    app.wsgi_app = guard.Guard(app, FastSearch(app))
     return app

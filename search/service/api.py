@@ -8,15 +8,24 @@ from flask import Blueprint, current_app, jsonify, request
 
 from search.errors import QueryError
 from search.results import best_sentence
+from search.service import guard
 from search.service.errors import ApiError
 from search.service.links import SOURCES, StoreBusy, StoreError
+from search.service.ticket_ids import MAX_ID, InvalidId, canonical_text, canonical_ticket_id
 from search.ticket import ticket_query
 
 bp = Blueprint("api", __name__)
 MAX_QUERY = 512
 MAX_TICKET = 20000
 MAX_SUBJECT = 1000
-MAX_ID = 128
+NO_STORE = frozenset({"api.suggest", "api.add_link", "api.list_links", "api.reports"})   # bodies carry ticket ids
+
+
+@bp.after_request
+def _no_store(response):
+    if request.endpoint in NO_STORE:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _state():
@@ -26,16 +35,9 @@ def _state():
 def _searcher(state):
     searcher = state.holder.searcher
     if searcher is None:
-        raise ApiError(503, "index_not_ready", state.holder.error or "the search index is not loaded yet",
+        raise ApiError(503, "index_not_ready", state.holder.public_error or "the search index is not loaded yet",
                        {"Retry-After": "5"})
     return searcher
-
-
-def _rate_limit(state, client: str | None) -> None:
-    allowed, retry_after = state.limiter.hit(client or "unknown")
-    if not allowed:
-        raise ApiError(429, "rate_limited", f"more than {state.settings.rate_limit_per_minute} requests per "
-                       f"minute from this client; retry after {retry_after} s", {"Retry-After": str(retry_after)})
 
 
 def _require_token() -> None:
@@ -75,7 +77,7 @@ def search_body(state, args, client: str | None) -> dict:
     """The JSON body of ``GET /api/search?<args>`` from ``client`` (its address), or ``ApiError``.
     Flask's request cycle is skipped for GET (``fast_search.py``), so nothing here may use
     ``request`` or ``current_app``."""
-    _rate_limit(state, client)
+    guard.rate_limit(state, client or "unknown")
     q = args.get("q", "")
     if not q.strip():
         raise ApiError(400, "invalid_parameter", "parameter 'q': required; give words, an error code or a ticket excerpt")
@@ -93,16 +95,31 @@ def search_body(state, args, client: str | None) -> dict:
 
 @bp.get("/api/search")
 def search():   # GET is answered by fast_search.FastSearch before Flask routes it (HEAD and debug mode come here)
-    return jsonify(search_body(_state(), request.args, request.remote_addr))
+    return jsonify(search_body(_state(), request.args, guard.client_address()))
+
+
+def _json_object(expected: str) -> dict:
+    """The request's JSON object body. Writes take application/json only (415 otherwise): the
+    content types a web page may send to another site without asking (text/plain, forms) are refused."""
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type", f"Content-Type {request.mimetype or '(none)'!r}: send "
+                       f"application/json, {expected}")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_body", f"body: not a JSON object; send {expected}")
+    return data
+
+
+def _ticket_id(value: str, where: str = "field", pattern: bool = True) -> str:
+    """The canonical ticket id (ticket_ids.py) of a body field or a query parameter, or a 400 naming it."""
+    try:
+        return canonical_ticket_id(value, _state().settings.ticket_id_pattern if pattern else "")
+    except InvalidId as exc:
+        raise ApiError(400, f"invalid_{where}", f"{where} 'ticket_id': {exc}") from None
 
 
 def _ticket_from_request() -> tuple[str | None, str, str]:
-    if request.mimetype == "text/plain":
-        return None, "", request.get_data(as_text=True)
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_body", "body: send JSON {\"body\": \"…\", \"subject\"?: \"…\", \"ticket_id\"?: \"…\"} "
-                       "with Content-Type application/json, or the ticket as text/plain")
+    data = _json_object('{"body": "…", "subject"?: "…", "ticket_id"?: "…"}')
     fields = {}
     for name in ("ticket_id", "subject", "body"):
         value = data.get(name)
@@ -111,14 +128,12 @@ def _ticket_from_request() -> tuple[str | None, str, str]:
         fields[name] = value
     if not (fields["body"] or "").strip():
         raise ApiError(400, "invalid_field", "field 'body': required; paste the ticket text")
-    if fields["ticket_id"] is not None and (not 0 < len(fields["ticket_id"]) <= MAX_ID or "\x00" in fields["ticket_id"]):
-        raise ApiError(400, "invalid_field", f"field 'ticket_id': 1 to {MAX_ID} characters, no NUL")
-    return fields["ticket_id"], fields["subject"] or "", fields["body"]
+    ticket_id = _ticket_id(fields["ticket_id"]) if fields["ticket_id"] is not None else None
+    return ticket_id, fields["subject"] or "", fields["body"]
 
 
 @bp.post("/api/suggest")
 def suggest():
-    _rate_limit(_state(), request.remote_addr)
     ticket_id, subject, body = _ticket_from_request()
     if not body.strip():
         raise ApiError(400, "invalid_body", "body: empty ticket; paste the ticket text")
@@ -168,10 +183,8 @@ def article(article_id: str):
 
 
 def _link_body() -> dict:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_body", "body: send a JSON object with ticket_id, article_id, optional anchor, "
-                       "source (suggested|searched|manual) and agent")
+    data = _json_object("a JSON object with ticket_id, article_id, optional anchor, source (suggested|searched|manual) "
+                        "and agent")
     out = {}
     for name, required in (("ticket_id", True), ("article_id", True), ("anchor", False), ("source", False), ("agent", False)):
         value = data.get(name)
@@ -182,6 +195,12 @@ def _link_body() -> dict:
         if not isinstance(value, str) or len(value) > MAX_ID or (required and not value.strip()) or "\x00" in value:
             raise ApiError(400, "invalid_field", f"field '{name}': a non-empty string of at most {MAX_ID} characters, no NUL")
         out[name] = value
+    out["ticket_id"] = _ticket_id(out["ticket_id"])
+    if "agent" in out:
+        try:
+            out["agent"] = canonical_text(out["agent"])
+        except InvalidId as exc:
+            raise ApiError(400, "invalid_field", f"field 'agent': {exc}") from None
     out.setdefault("anchor", "")
     out.setdefault("source", "manual")
     if out["source"] not in SOURCES:
@@ -211,6 +230,8 @@ def list_links():
     limit = _int_param(request.args, "limit", 100, 1, 500)
     if "\x00" in (ticket_id or "") + (article_id or ""):   # PostgreSQL text cannot hold NUL: no such link anywhere
         raise ApiError(400, "invalid_parameter", "parameters 'ticket_id' and 'article_id' must not contain NUL")
+    if ticket_id:   # canonical, as stored: ＺＤ-7 finds ZD-7's links (no pattern: older links stay reachable)
+        ticket_id = _ticket_id(ticket_id, "parameter", pattern=False)
     links = _store_call(_state().store.links, ticket_id or None, article_id or None, limit, bool(ticket_id or article_id))
     return jsonify({"links": [link.to_json() for link in links]})
 
@@ -237,14 +258,14 @@ def healthz():
 def readyz():
     holder = _state().holder
     if holder.searcher is None:
-        raise ApiError(503, "not_ready", holder.error or "the search index is not loaded yet", {"Retry-After": "5"})
+        raise ApiError(503, "not_ready", holder.public_error or "the search index is not loaded yet", {"Retry-After": "5"})
     try:
         _state().store.ping()
     except (StoreBusy, StoreError) as exc:
         raise ApiError(503, "not_ready", f"links database unreachable: {exc}", {"Retry-After": "5"}) from None
     body = {"status": "ready", "build_id": holder.searcher.build.build_id, "chunks": len(holder.searcher.build.chunks)}
-    if holder.error:  # a newer build was rejected: still serving this one, say why
-        body["warning"] = holder.error
+    if holder.error:  # a newer build was rejected: still serving this one, say why (no server paths)
+        body["warning"] = holder.public_error
     return jsonify(body)
 
 

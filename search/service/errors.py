@@ -57,7 +57,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # never a stack trace to the client
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # the path as a Python literal: a client's CR, LF or ANSI escapes never reach the log raw
+        log.exception("unhandled error on %s %r", request.method, request.path[:300])
         return error_response(500, "internal_error", INTERNAL_MESSAGE)
 
 

@@ -17,9 +17,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
-from werkzeug.http import HTTP_STATUS_CODES
-
-from search.service import api, errors, site
+from search.service import api, errors, guard
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +25,6 @@ log = logging.getLogger(__name__)
 class FastSearch:
     def __init__(self, app: Flask):
         self.app, self.flask_wsgi_app = app, app.wsgi_app
-        self.security_headers = [("Content-Security-Policy", app.config["KB_CSP"]), *site.SECURITY_HEADERS.items()]
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != "/api/search" or environ.get("REQUEST_METHOD") != "GET" or self.app.debug:
@@ -35,14 +32,10 @@ class FastSearch:
         request = self.app.request_class(environ)
         status, headers = 200, []
         try:
-            body = api.search_body(self.app.extensions["kb"], request.args, request.remote_addr)
+            body = api.search_body(self.app.extensions["kb"], request.args, request.remote_addr or "unknown")
         except errors.ApiError as exc:
             status, headers, body = exc.status, list(exc.headers.items()), errors.error_body(exc.code, exc.message)
         except Exception:  # noqa: BLE001 - like the app's handler: logged, never a stack trace to the client
             log.exception("unhandled error on GET /api/search")
             status, body = 500, errors.error_body("internal_error", errors.INTERNAL_MESSAGE)
-        data = self.app.json.encode(body)
-        start_response(f"{status} {HTTP_STATUS_CODES[status].upper()}",
-                       [("Content-Type", "application/json"), ("Content-Length", str(len(data))), *headers,
-                        *self.security_headers])
-        return [data]
+        return guard.wsgi_json(self.app, start_response, status, body, headers)

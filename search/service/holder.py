@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from search.searcher import Searcher
 from search.build import LoadedBuild
 
 log = logging.getLogger(__name__)
+DIRECTORIES = re.compile(r"(?<![\w.~-])/(?:[^\s/'\"]+/)+")   # an absolute path's directories
 
 
 class IndexHolder:
@@ -33,6 +35,11 @@ class IndexHolder:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def public_error(self) -> str | None:
+        """``error`` for anonymous clients (/readyz): file names kept, the server's directories left out."""
+        return DIRECTORIES.sub("", self.error) if self.error else None
 
     def _encoder_and_model(self) -> tuple[Encoder, str]:
         if self._fingerprint is None:
@@ -56,7 +63,10 @@ class IndexHolder:
             if build_id is None:
                 self.error = self.error or f"{self.root}: no published index build; run 'kb index'"
                 return False
-            if build_id == served or build_id == self._rejected:
+            if build_id == served:   # (again: `current` pointed back at the served build clears the warning)
+                self.error = self._rejected = None
+                return False
+            if build_id == self._rejected:
                 return False
             try:
                 encoder, fingerprint = self._encoder_and_model()

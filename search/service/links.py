@@ -2,19 +2,22 @@
 
 ``open_store(url)`` picks the backend from the database URL: ``sqlite:///path`` (default; WAL,
 synchronous=FULL, a busy timeout) or ``postgresql://…`` (psycopg, for several replicas sharing one
-database; the busy timeout is its lock_timeout). Both speak the same SQL here apart from the DDL and
-the parameter marker.
+database; the busy timeout is its lock_timeout). Both speak the same SQL here apart from the parameter
+marker. The schema is not this module's: ``open_store`` has the migrations of ``search.service.db``
+create a new database at the newest revision, and refuses one that needs ``kb db upgrade``.
 """
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import random
 import sqlite3
 import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from search.files import private_dir, private_file, tighten_file
+from search.service.records import RecordsMixin, now_iso
 
 BUSY_TIMEOUT_S = 5.0
 SOURCES = ("suggested", "searched", "manual")
@@ -42,35 +45,7 @@ class Link:
         return asdict(self)
 
 
-DDL = {
-    "sqlite": [
-        """CREATE TABLE IF NOT EXISTS links (id INTEGER PRIMARY KEY AUTOINCREMENT, ticket_id TEXT NOT NULL,
-           article_id TEXT NOT NULL, anchor TEXT NOT NULL DEFAULT '', source TEXT NOT NULL, agent TEXT,
-           created_at TEXT NOT NULL, UNIQUE (ticket_id, article_id, anchor))""",
-        """CREATE TABLE IF NOT EXISTS suggestions (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL,
-           ticket_id TEXT, article_id TEXT NOT NULL, anchor TEXT NOT NULL, rank INTEGER NOT NULL, score REAL NOT NULL,
-           confident INTEGER NOT NULL, created_at TEXT NOT NULL)""",
-    ],
-    "postgresql": [
-        # concurrent CREATE … IF NOT EXISTS can fail on PostgreSQL (duplicate pg_type key) when several
-        # workers open a new database at once: they take turns on an advisory lock for this transaction
-        "SELECT pg_advisory_xact_lock(7242701)",
-        """CREATE TABLE IF NOT EXISTS links (id BIGSERIAL PRIMARY KEY, ticket_id TEXT NOT NULL,
-           article_id TEXT NOT NULL, anchor TEXT NOT NULL DEFAULT '', source TEXT NOT NULL, agent TEXT,
-           created_at TEXT NOT NULL, UNIQUE (ticket_id, article_id, anchor))""",
-        """CREATE TABLE IF NOT EXISTS suggestions (id BIGSERIAL PRIMARY KEY, request_id TEXT NOT NULL,
-           ticket_id TEXT, article_id TEXT NOT NULL, anchor TEXT NOT NULL, rank INTEGER NOT NULL,
-           score DOUBLE PRECISION NOT NULL, confident INTEGER NOT NULL, created_at TEXT NOT NULL)""",
-    ],
-}
-INDEXES = ["CREATE INDEX IF NOT EXISTS links_article ON links (article_id)",
-           "CREATE INDEX IF NOT EXISTS suggestions_article ON suggestions (article_id)",
-           "CREATE INDEX IF NOT EXISTS suggestions_ticket ON suggestions (ticket_id)"]
 COLUMNS = "id, ticket_id, article_id, anchor, source, agent, created_at"
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 # SQLSTATEs of a PostgreSQL statement that waited too long or lost a race: retrying shortly helps
@@ -78,8 +53,9 @@ PG_BUSY = {"55P03": "lock_timeout", "57014": "statement timeout", "40P01": "dead
            "53300": "too many connections"}
 
 
-class LinkStore:
-    """Thread-safe: one connection per thread. ``errors``: the driver's exceptions to translate."""
+class LinkStore(RecordsMixin):
+    """Thread-safe: one connection per thread. ``errors``: the driver's exceptions to translate.
+    Suggestion records, the report and the retention purge are in records.py; the tables in db/tables.py."""
 
     def __init__(self, dialect: str, connect, errors: tuple[type[Exception], ...] = (sqlite3.OperationalError,)):
         self.dialect = dialect
@@ -87,9 +63,7 @@ class LinkStore:
         self._errors = errors
         self._local = threading.local()
         self.mark = "?" if dialect == "sqlite" else "%s"
-        with self._tx() as cur:
-            for statement in DDL[dialect] + INDEXES:
-                cur.execute(statement)
+        self.ping()   # connects now: a bad file or an unreachable server fails here, not on the first request
 
     def close(self) -> None:
         """Close this thread's connection (a later call reconnects)."""
@@ -150,13 +124,32 @@ class LinkStore:
             cur.execute("SELECT 1")
             cur.fetchone()
 
+    def _lock_article(self, cur, article_id: str) -> None:
+        """Create and lock the article's counter row: link writes of one article take turns on it, so
+        each one's count of the (ticket, article) pair sees the others' committed rows."""
+        cur.execute(self._sql("INSERT INTO article_counts (article_id, tickets) VALUES (?, 0) ON CONFLICT (article_id) "
+                              "DO UPDATE SET tickets = article_counts.tickets"), (article_id,))
+
+    def _pair_links(self, cur, ticket_id: str, article_id: str) -> int:
+        cur.execute(self._sql("SELECT COUNT(*) FROM links WHERE ticket_id = ? AND article_id = ?"), (ticket_id, article_id))
+        return int(cur.fetchone()[0])
+
+    def _add_to_count(self, cur, article_id: str, delta: int) -> None:
+        cur.execute(self._sql("UPDATE article_counts SET tickets = tickets + ? WHERE article_id = ?"), (delta, article_id))
+
     def add_link(self, ticket_id: str, article_id: str, anchor: str, source: str, agent: str | None) -> tuple[Link, bool]:
-        """Idempotent on (ticket_id, article_id, anchor): returns (link, created)."""
+        """Idempotent on (ticket_id, article_id, anchor): returns (link, created). Keeps the article's
+        ticket count and the ticket's "linked from a suggestion" flag in step, in the same transaction."""
         with self._tx() as cur:
+            self._lock_article(cur, article_id)
             cur.execute(self._sql("INSERT INTO links (ticket_id, article_id, anchor, source, agent, created_at) "
                                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ticket_id, article_id, anchor) DO NOTHING"),
-                        (ticket_id, article_id, anchor, source, agent, _now()))
+                        (ticket_id, article_id, anchor, source, agent, now_iso()))
             created = cur.rowcount == 1
+            if created and self._pair_links(cur, ticket_id, article_id) == 1:
+                self._add_to_count(cur, article_id, 1)
+            if created and source == "suggested":
+                self._refresh_accepted(cur, ticket_id)
             cur.execute(self._sql(f"SELECT {COLUMNS} FROM links WHERE ticket_id = ? AND article_id = ? AND anchor = ?"),
                         (ticket_id, article_id, anchor))
             return Link(*cur.fetchone()), created
@@ -177,53 +170,46 @@ class LinkStore:
 
     def delete_link(self, link_id: int) -> bool:
         with self._tx() as cur:
+            cur.execute(self._sql("SELECT ticket_id, article_id, source FROM links WHERE id = ?"), (link_id,))
+            row = cur.fetchone()
+            if row is None:
+                return False
+            ticket_id, article_id, source = row
+            self._lock_article(cur, article_id)
             cur.execute(self._sql("DELETE FROM links WHERE id = ?"), (link_id,))
-            return cur.rowcount == 1
+            if cur.rowcount != 1:   # another request deleted it first
+                return False
+            if self._pair_links(cur, ticket_id, article_id) == 0:
+                self._add_to_count(cur, article_id, -1)
+            if source == "suggested":
+                self._refresh_accepted(cur, ticket_id)
+            return True
 
     def link_counts(self, article_ids: list[str] | None = None) -> dict[str, int]:
-        """Number of distinct tickets linked to each article."""
+        """Number of distinct tickets linked to each article (one row per article: article_counts);
+        without ``article_ids``, every article with at least one."""
         with self._tx() as cur:
-            cur.execute("SELECT article_id, COUNT(DISTINCT ticket_id) FROM links GROUP BY article_id")
-            counts = {a: int(n) for a, n in cur.fetchall()}
-        return counts if article_ids is None else {a: counts.get(a, 0) for a in article_ids}
+            if article_ids is None:
+                cur.execute("SELECT article_id, tickets FROM article_counts WHERE tickets > 0")
+                return {a: int(n) for a, n in cur.fetchall()}
+            counts = {}
+            for article_id in article_ids:
+                cur.execute(self._sql("SELECT tickets FROM article_counts WHERE article_id = ?"), (article_id,))
+                row = cur.fetchone()
+                counts[article_id] = int(row[0]) if row else 0
+        return counts
 
-    def record_suggestions(self, request_id: str, ticket_id: str | None, rows: list[tuple[str, str, int, float]],
-                           confident: bool) -> None:
-        """rows: (article_id, anchor, rank, score)."""
-        now = _now()
-        with self._tx() as cur:
-            cur.executemany(self._sql("INSERT INTO suggestions (request_id, ticket_id, article_id, anchor, rank, score, "
-                                      "confident, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-                            [(request_id, ticket_id, article_id, anchor, rank, float(score), int(confident), now)
-                             for article_id, anchor, rank, score in rows])
 
-    def report(self, limit: int = 20) -> dict:
-        """Which articles resolve tickets, how often suggestions get linked, where knowledge is missing."""
-        with self._tx() as cur:
-            cur.execute(f"SELECT article_id, COUNT(DISTINCT ticket_id) AS n FROM links GROUP BY article_id "
-                        f"ORDER BY n DESC, article_id LIMIT {int(limit)}")
-            top = [{"article_id": a, "tickets": int(n)} for a, n in cur.fetchall()]
-            cur.execute("SELECT COUNT(DISTINCT request_id), COUNT(DISTINCT CASE WHEN confident = 0 THEN request_id END) "
-                        "FROM suggestions")
-            requests, unconfident = cur.fetchone()
-            cur.execute("SELECT COUNT(*) FROM (SELECT DISTINCT s.ticket_id FROM suggestions s JOIN links l "
-                        "ON l.ticket_id = s.ticket_id AND l.article_id = s.article_id AND l.source = 'suggested') t")
-            accepted = cur.fetchone()[0]
-            cur.execute("SELECT COUNT(DISTINCT ticket_id) FROM suggestions WHERE ticket_id IS NOT NULL")
-            suggested = cur.fetchone()[0]
-            cur.execute(f"SELECT DISTINCT s.ticket_id FROM suggestions s WHERE s.ticket_id IS NOT NULL AND s.confident = 0 "
-                        f"AND NOT EXISTS (SELECT 1 FROM links l WHERE l.ticket_id = s.ticket_id) "
-                        f"ORDER BY s.ticket_id LIMIT {int(limit)}")
-            gaps = [row[0] for row in cur.fetchall()]
-        return {"top_articles": top, "suggestion_requests": int(requests or 0),
-                "no_confident_match_requests": int(unconfident or 0),
-                "tickets_with_suggestions": int(suggested or 0), "tickets_linked_from_suggestion": int(accepted or 0),
-                "knowledge_gaps": gaps}
+def _private_sqlite_files(path: Path) -> None:
+    """The database and its WAL and shared-memory files 0600 (SQLite creates the -wal and -shm files
+    with the database file's permissions), its directory 0700."""
+    private_dir(path.parent)
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        tighten_file(path.with_name(path.name + suffix))
 
 
 def _sqlite(path: Path, busy_timeout: float) -> LinkStore:
-    path.parent.mkdir(parents=True, exist_ok=True)
-
     def connect():
         conn = sqlite3.connect(str(path), timeout=busy_timeout, check_same_thread=True)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
@@ -272,10 +258,36 @@ def _postgres(url: str, busy_timeout: float) -> LinkStore:
         raise StoreError(f"setting 'database_url': cannot use PostgreSQL ({str(exc).strip()})") from None
 
 
+def _ensure_schema(url: str, busy_timeout: float) -> None:
+    """The database at the newest migration: a new one is created, an older one refused (kb db upgrade)."""
+    from search.service import db
+
+    try:
+        engine = db.make_engine(url, busy_timeout)
+    except db.DatabaseError as exc:
+        raise StoreError(str(exc)) from None
+    try:
+        db.ensure_current(engine, url)
+    except db.NotMigrated as exc:
+        raise StoreError(str(exc)) from None
+    except db.DatabaseError as exc:
+        hint = "check the file or set database_url" if url.startswith("sqlite") else "check the setting 'database_url'"
+        raise StoreError(f"{exc}; {hint}") from None
+    finally:
+        engine.dispose()
+
+
 def open_store(url: str, busy_timeout: float = BUSY_TIMEOUT_S) -> LinkStore:
     """``sqlite:///relative/or/absolute/path.db`` or ``postgresql://user@host/db``."""
     if url.startswith("sqlite:///"):
-        return _sqlite(Path(url[len("sqlite:///"):]), busy_timeout)
+        path = Path(url[len("sqlite:///"):])
+        try:
+            _private_sqlite_files(path)
+        except OSError as exc:
+            raise StoreError(f"links database {path}: {exc.strerror or exc}; check the file or set database_url") from None
+        _ensure_schema(url, busy_timeout)
+        return _sqlite(path, busy_timeout)
     if url.startswith(("postgresql://", "postgres://")):
+        _ensure_schema(url, busy_timeout)
         return _postgres(url, busy_timeout)
     raise StoreError(f"setting 'database_url': {url!r} is neither sqlite:///PATH nor postgresql://…")

@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+from search.files import private_dir, tighten_file
+
 SLOTS = 8192
 SLOT = struct.Struct("<QqI4x")   # key hash, window start (s), count
 WINDOW_S = 60
@@ -33,8 +35,9 @@ class RateLimiter:
     def _open(self) -> None:
         if self._map is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        tighten_file(self.path)   # one created by an older version with the umask's mode
         size = SLOTS * SLOT.size
         if os.fstat(fd).st_size != size:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -45,9 +48,11 @@ class RateLimiter:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         self._fd, self._map = fd, mmap.mmap(fd, size)
 
-    def hit(self, client: str, now: float | None = None) -> tuple[bool, int]:
-        """Count one request. Returns (allowed, seconds until the window resets)."""
-        if self.per_minute <= 0:
+    def hit(self, client: str, now: float | None = None, per_minute: int | None = None) -> tuple[bool, int]:
+        """Count one request against ``per_minute`` (default: the limiter's). Returns (allowed, seconds
+        until the window resets). Keys of different budgets must differ (a prefix)."""
+        per_minute = self.per_minute if per_minute is None else per_minute
+        if per_minute <= 0:
             return True, 0
         with self._threads:
             self._open()
@@ -64,4 +69,4 @@ class RateLimiter:
             finally:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         retry_after = max(1, int(window + WINDOW_S - now))
-        return count <= self.per_minute, retry_after
+        return count <= per_minute, retry_after

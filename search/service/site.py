@@ -13,12 +13,15 @@ import functools
 import hashlib
 import importlib.util
 import logging
+import os
 import re
+import stat
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, send_from_directory
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import PathConverter
+from werkzeug.security import safe_join
 
 log = logging.getLogger(__name__)
 bp = Blueprint("site", __name__)
@@ -90,6 +93,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
+    # the site and the ticket assistant need none of these browser features
+    "Permissions-Policy": "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+                          "magnetometer=(), microphone=(), midi=(), payment=(), usb=(), interest-cohort=()",
 }
 
 
@@ -113,14 +119,35 @@ def not_found_page():
     return Response("Not found", status=404, mimetype="text/plain")
 
 
+def site_entry(site: Path, path: str) -> str | None:
+    """What ``path`` names inside the site: "file", "dir", or None for anything not servable. The
+    path is joined safely *before* the file system is asked anything (no ``..``, no absolute path),
+    any error of the file system (a name too long, no permission) is "nothing here", and a symlink
+    is followed only to a target inside the site."""
+    joined = safe_join(str(site), path)
+    if joined is None:
+        return None
+    try:
+        real = os.path.realpath(joined)
+        mode = os.stat(real).st_mode
+    except (OSError, ValueError):
+        return None
+    if real != str(site) and not real.startswith(str(site) + os.sep):
+        return None
+    return "dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else None
+
+
 @bp.route("/", defaults={"path": ""}, methods=["GET", "HEAD"])
 @bp.route("/<sitepath:path>", methods=["GET", "HEAD"])
 def page(path: str):
     site = Path(current_app.config["KB_SITE_DIR"])
     if path == "" or path.endswith("/"):
         path += "index.html"
-    elif (site / path).is_dir():
+    entry = site_entry(site, path)
+    if entry == "dir":
         return current_app.redirect("/" + path + "/", 308)
+    if entry is None:
+        return not_found_page()
     try:
         return send_from_directory(site, path)
     except NotFound:

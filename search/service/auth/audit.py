@@ -92,6 +92,12 @@ def configure_log(path: str) -> None:
 
     for handler in list(log.handlers):
         log.removeHandler(handler)
+    if path:
+        from pathlib import Path
+
+        from search.files import private_file
+
+        private_file(Path(path))   # 0600: it names who did what
     handler = WatchedFileHandler(path, encoding="utf-8") if path else logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.addHandler(handler)

@@ -2,10 +2,15 @@
 SQLite in WAL mode with a busy timeout; PostgreSQL through psycopg 3 with a connect and lock timeout."""
 from __future__ import annotations
 
+import random
+import sqlite3
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+from search.files import private_dir, private_file
 
 BUSY_TIMEOUT_S = 5.0
 
@@ -32,14 +37,15 @@ def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT_S) -> Engine:
     """An engine for the service database at ``url`` (the ``database`` of the settings)."""
     path = sqlite_path(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)   # 0700 / 0600 like every data file (search/files.py): it holds ticket ids
+        private_file(path)
         engine = sa.create_engine(url, connect_args={"timeout": busy_timeout})
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):
             cursor = dbapi_conn.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _wal(cursor, busy_timeout)
             cursor.execute("PRAGMA synchronous = FULL")
             cursor.close()
         return engine
@@ -51,6 +57,20 @@ def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT_S) -> Engine:
     return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True,
                             connect_args={"connect_timeout": max(2, round(busy_timeout)),
                                           "options": f"-c lock_timeout={max(1, int(busy_timeout * 1000))}"})
+
+
+def _wal(cursor, busy_timeout: float) -> None:
+    """Switch to WAL. Processes opening a new database at once collide on this switch, which needs an
+    exclusive lock SQLite does not wait for ("database is locked" at once): retry within the timeout."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.01, 0.05))
 
 
 def describe(url: str) -> str:

@@ -26,7 +26,7 @@ links = Table(
     Column("agent", Text),
     Column("created_at", Text, nullable=False),
     UniqueConstraint("ticket_id", "article_id", "anchor"),
-    Index("links_article", "article_id"),
+    Index("links_article_id", "article_id", "id"),
     sqlite_autoincrement=True,
 )
 
@@ -41,9 +41,34 @@ suggestions = Table(
     Column("score", Float(53), nullable=False),   # DOUBLE PRECISION on PostgreSQL, REAL on SQLite
     Column("confident", Integer, nullable=False),
     Column("created_at", Text, nullable=False),
-    Index("suggestions_article", "article_id"),
-    Index("suggestions_ticket", "ticket_id"),
+    Index("suggestions_ticket_article", "ticket_id", "article_id"),
+    Index("suggestions_created", "created_at"),
     sqlite_autoincrement=True,
+)
+
+# The report's aggregates, kept in step by every link write and suggestion record (links.py, records.py)
+article_counts = Table(
+    "article_counts", metadata,
+    Column("article_id", Text, primary_key=True),
+    Column("tickets", Integer, nullable=False),   # distinct tickets linked to the article
+)
+
+suggestion_days = Table(
+    "suggestion_days", metadata,
+    Column("day", Text, primary_key=True),        # UTC date
+    Column("requests", Integer, nullable=False),
+    Column("unconfident", Integer, nullable=False),
+)
+
+suggested_tickets = Table(
+    "suggested_tickets", metadata,
+    Column("ticket_id", Text, primary_key=True),
+    Column("unconfident", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("last_at", Text, nullable=False),
+    Index("suggested_tickets_gaps", "unconfident", "ticket_id"),
+    Index("suggested_tickets_accepted", "accepted"),
+    Index("suggested_tickets_last", "last_at"),
 )
 
 api_tokens = Table(

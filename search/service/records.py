@@ -1,0 +1,103 @@
+"""What ``/api/suggest`` records, the report over it, and the retention purge (part of the links store).
+
+Every request costs a bounded write: one upsert of its day's counters, and — only when it names a
+ticket — one upsert of the ticket's row and at most ``RECORDED_PER_REQUEST`` suggestion rows. The
+report reads the aggregate tables (schema.py), never groups over the recorded rows, so its cost
+does not grow with them. ``purge_expired`` deletes what is older than the retention period from
+every table in ``RETAINED``, in short batches so writers are never blocked for long.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from search.service.schema import ACCEPTED, RECORDED_PER_REQUEST
+
+# (table, key column, time column, length of the time prefix compared): the recorded data under retention
+RETAINED = [("suggestions", "id", "created_at", None),
+            ("suggested_tickets", "ticket_id", "last_at", None),
+            ("suggestion_days", "day", "day", 10)]
+PURGE_BATCH = 5000
+REPORT_LIMIT = 20
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class RecordsMixin:
+    """Mixed into ``LinkStore``: uses its ``_tx`` (one transaction) and ``_sql`` (parameter marker)."""
+
+    def _lock_row(self, cur, table: str, key: str, value: str) -> None:
+        """Lock one row for this transaction before reading what depends on it (PostgreSQL, READ
+        COMMITTED: the next statement then sees what the previous holder committed; SQLite has one
+        writer at a time anyway)."""
+        cur.execute(self._sql(f"UPDATE {table} SET {key} = {key} WHERE {key} = ?"), (value,))
+
+    def _refresh_accepted(self, cur, ticket_id: str) -> None:
+        """Whether a suggested article of the ticket is linked with source 'suggested' (one ticket: indexed)."""
+        self._lock_row(cur, "suggested_tickets", "ticket_id", ticket_id)
+        cur.execute(self._sql(f"UPDATE suggested_tickets SET accepted = CASE WHEN {ACCEPTED.format(ticket='?')} "
+                              "THEN 1 ELSE 0 END WHERE ticket_id = ?"), (ticket_id, ticket_id))
+
+    def record_suggestions(self, request_id: str, ticket_id: str | None, rows: list[tuple[str, str, int, float]],
+                           confident: bool, now: str | None = None) -> None:
+        """rows: (article_id, anchor, rank, score), best first; only the first RECORDED_PER_REQUEST are kept,
+        and only for a named ticket (an anonymous request is counted, not stored)."""
+        now = now or now_iso()
+        with self._tx() as cur:
+            cur.execute(self._sql("INSERT INTO suggestion_days (day, requests, unconfident) VALUES (?, 1, ?) "
+                                  "ON CONFLICT (day) DO UPDATE SET requests = suggestion_days.requests + 1, "
+                                  "unconfident = suggestion_days.unconfident + excluded.unconfident"),
+                        (now[:10], int(not confident)))
+            if ticket_id is None:
+                return
+            cur.execute(self._sql("INSERT INTO suggested_tickets (ticket_id, unconfident, accepted, last_at) "
+                                  "VALUES (?, ?, 0, ?) ON CONFLICT (ticket_id) DO UPDATE SET last_at = excluded.last_at, "
+                                  "unconfident = CASE WHEN excluded.unconfident = 1 THEN 1 "
+                                  "ELSE suggested_tickets.unconfident END"),
+                        (ticket_id, int(not confident), now))
+            cur.executemany(self._sql("INSERT INTO suggestions (request_id, ticket_id, article_id, anchor, rank, score, "
+                                      "confident, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                            [(request_id, ticket_id, article_id, anchor, rank, float(score), int(confident), now)
+                             for article_id, anchor, rank, score in rows[:RECORDED_PER_REQUEST]])
+            self._refresh_accepted(cur, ticket_id)
+
+    def report(self, limit: int = REPORT_LIMIT) -> dict:
+        """Which articles resolve tickets, how often suggestions get linked, where knowledge is missing."""
+        with self._tx() as cur:
+            cur.execute(f"SELECT article_id, tickets FROM article_counts WHERE tickets > 0 "
+                        f"ORDER BY tickets DESC, article_id LIMIT {int(limit)}")
+            top = [{"article_id": a, "tickets": int(n)} for a, n in cur.fetchall()]
+            cur.execute("SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(unconfident), 0) FROM suggestion_days")
+            requests, unconfident = cur.fetchone()
+            cur.execute("SELECT COUNT(*) FROM suggested_tickets")
+            suggested = cur.fetchone()[0]
+            cur.execute("SELECT COUNT(*) FROM suggested_tickets WHERE accepted = 1")
+            accepted = cur.fetchone()[0]
+            cur.execute(f"SELECT t.ticket_id FROM suggested_tickets t WHERE t.unconfident = 1 "
+                        f"AND NOT EXISTS (SELECT 1 FROM links l WHERE l.ticket_id = t.ticket_id) "
+                        f"ORDER BY t.ticket_id LIMIT {int(limit)}")
+            gaps = [row[0] for row in cur.fetchall()]
+        return {"top_articles": top, "suggestion_requests": int(requests), "no_confident_match_requests": int(unconfident),
+                "tickets_with_suggestions": int(suggested), "tickets_linked_from_suggestion": int(accepted),
+                "knowledge_gaps": gaps}
+
+    def purge_expired(self, retention_days: int, now: dt.datetime | None = None) -> dict[str, int]:
+        """Delete recorded rows older than ``retention_days`` from every table in RETAINED (0 keeps
+        everything); returns the rows deleted per table."""
+        if retention_days <= 0:
+            return {}
+        cutoff = ((now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(days=retention_days)).isoformat(timespec="seconds")
+        deleted = {}
+        for table, key, column, prefix in RETAINED:
+            bound, total = cutoff[:prefix] if prefix else cutoff, 0
+            while True:
+                with self._tx() as cur:
+                    cur.execute(self._sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} "
+                                          f"WHERE {column} < ? LIMIT {PURGE_BATCH})"), (bound,))
+                    count = cur.rowcount
+                total += max(count, 0)
+                if count < PURGE_BATCH:
+                    break
+            deleted[table] = total
+        return deleted
