@@ -16,6 +16,7 @@ from search.chunker import CHUNKER_VERSION, chunk_corpus
 from search.corpus import Corpus, load_corpus
 from search.encoder import Encoder, ensure_onnx, make_encoder, resolve_model
 from search.errors import SearchError
+from search.files import private_dir
 from search.ident_index import IdentifierIndex
 from search.lexical import LexicalIndex
 from search.lexical_tokens import tokenize
@@ -123,7 +124,7 @@ def build_index(settings: Settings, corpus_path: Path | None = None, force: bool
         build_id = store.new_build_id()
         tmp = root / f".tmp-{build_id}"
         try:
-            tmp.mkdir(parents=True)
+            private_dir(tmp)
             encoder = encoder or _index_encoder(settings)
             chunks = chunk_corpus(corpus, encoder.count_tokens)
             vectors, missing = _vectors(_previous_vectors(root, current), encoder, chunks, progress)

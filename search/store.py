@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 
 from search.errors import IndexIntegrityError, NoIndexError, SearchError
+from search.files import FILE_MODE, private_dir
 
 MANIFEST_SCHEMA = 1
 MANIFEST = "manifest.json"
@@ -46,8 +47,8 @@ def new_build_id() -> str:
 @contextlib.contextmanager
 def builder_lock(root: Path):
     """One builder at a time per index root; a killed builder's lock is released by the kernel."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "a+") as fh:
+    private_dir(root)
+    with os.fdopen(os.open(root / ".lock", os.O_RDWR | os.O_CREAT, FILE_MODE), "a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -71,7 +72,10 @@ def clean_leftovers(root: Path) -> list[str]:
 
 
 def write_manifest(directory: Path, manifest: dict) -> None:
+    """Also makes every file of the build 0600 (its directory is 0700: ``private_dir``)."""
     files = sorted(p.name for p in directory.iterdir() if p.is_file() and p.name != MANIFEST)
+    for name in files:
+        os.chmod(directory / name, FILE_MODE)
     manifest = dict(manifest, schema_version=MANIFEST_SCHEMA,
                     files={name: {"sha256": sha256_file(directory / name), "bytes": (directory / name).stat().st_size}
                            for name in files})
@@ -79,7 +83,7 @@ def write_manifest(directory: Path, manifest: dict) -> None:
 
 
 def _write_synced(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE), "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
@@ -124,7 +128,7 @@ def verify(directory: Path, expect_model: str | None = None, expect_dim: int | N
 def publish(root: Path, tmp_dir: Path, build_id: str) -> Path:
     """Move a verified temporary build into ``builds/`` and point ``current`` at it, atomically."""
     final = root / "builds" / build_id
-    final.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(final.parent)
     os.replace(tmp_dir, final)
     pointer_tmp = root / f".current-{build_id}"
     _write_synced(pointer_tmp, build_id + "\n")

@@ -27,6 +27,7 @@ import pytest
 from search.service.links import StoreBusy, StoreError, open_store
 from tests.conftest import AUTH, free_port
 from tests.test_links_store import _writer  # the same racing writer as the SQLite test
+from tests.test_records import race_links
 
 INITDB_TIMEOUT_S = 60
 START_TIMEOUT_S = 30
@@ -190,8 +191,32 @@ def test_record_suggestions_and_report_match_sqlite(pg_url, tmp_path):
         reports.append(store.report())
     assert reports[0] == reports[1] == {
         "top_articles": [{"article_id": "B", "tickets": 2}, {"article_id": "A", "tickets": 1}],
-        "suggestion_requests": 4, "no_confident_match_requests": 3, "tickets_with_suggestions": 3,
+        "suggestion_requests": 5, "no_confident_match_requests": 3, "tickets_with_suggestions": 4,
         "tickets_linked_from_suggestion": 1, "knowledge_gaps": ["T2"]}
+
+
+def test_counts_stay_exact_under_concurrent_link_writes(pg_url):
+    """The per-article ticket counts are kept in step by each write: concurrent transactions on
+    PostgreSQL (READ COMMITTED) must neither double-count nor miss a ticket."""
+    race_links(pg_url)
+
+
+def test_purge_and_bounded_records(pg_url):
+    import datetime as dt
+
+    from search.service.schema import RECORDED_PER_REQUEST
+
+    store = open_store(pg_url)
+    now = dt.datetime.now(dt.timezone.utc)
+    rows = [(f"A{i}", "", i + 1, 0.5) for i in range(50)]
+    store.record_suggestions("r1", "OLD", rows, confident=False, now=(now - dt.timedelta(days=300)).isoformat())
+    store.record_suggestions("r2", "NEW", rows, confident=True, now=now.isoformat())
+    store.record_suggestions("r3", None, rows, confident=True, now=now.isoformat())
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM suggestions").fetchone()[0] == 2 * RECORDED_PER_REQUEST
+    assert store.purge_expired(180) == {"suggestions": RECORDED_PER_REQUEST, "suggested_tickets": 1, "suggestion_days": 1}
+    report = store.report()
+    assert (report["suggestion_requests"], report["tickets_with_suggestions"], report["knowledge_gaps"]) == (2, 1, [])
 
 
 def test_concurrent_writers_in_processes_and_threads(pg_url):

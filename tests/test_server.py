@@ -186,3 +186,60 @@ def test_unusable_host_is_one_clear_error(host, fragment):
     with pytest.raises(click.ClickException) as caught:
         _check_port_free(host, free_port())
     assert fragment in caught.value.message
+
+
+def _chunked_post(base: str, path: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
+    import http.client
+    from urllib.parse import urlsplit
+
+    conn = http.client.HTTPConnection(urlsplit(base).hostname, urlsplit(base).port, timeout=30)
+    try:
+        pieces = (body[i:i + 8192] for i in range(0, len(body), 8192))
+        conn.request("POST", path, body=pieces, encode_chunked=True,
+                     headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked", **(headers or {})})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        conn.close()
+
+
+def test_real_server_limits_chunked_bodies_refuses_other_hosts_purges_and_keeps_files_private(real_settings, tmp_path):
+    """Issue 17 on gunicorn: a chunked 100 KB ticket was cut at 64 KB and answered 200 (now 413 like the
+    same body with Content-Length); an unknown Host is a 400; records older than retention_days are
+    purged when a worker starts; the data directory, links database, WAL and rate-limit file are private."""
+    import datetime as dt
+    import os
+    import sqlite3
+    import stat
+
+    from search.service.links import open_store
+
+    index_root = tmp_path / "index"
+    shutil.copytree(real_settings.index_path, index_root)
+    data = tmp_path / "data"
+    old = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=400)).isoformat()
+    open_store(f"sqlite:///{data / 'links.db'}").record_suggestions("old", "ZD-OLD", [("FAQ-DRM-001", "", 1, 0.5)],
+                                                                    confident=False, now=old)
+    os.chmod(data, 0o755)
+    os.chmod(data / "links.db", 0o644)     # as an older version left them
+    with running_server(real_settings, data, index_root, extra_env={"KB_RATE_LIMIT_PER_MINUTE": "1000"}) as base:
+        big = json.dumps({"ticket_id": "ZD-1", "body": "6007 " * 20000}).encode()   # 100 KB
+        status, body = _chunked_post(base, "/api/suggest", big)
+        assert status == 413 and body["error"]["code"] == "request_entity_too_large"
+        status, body = _chunked_post(base, "/api/suggest", json.dumps({"ticket_id": "ZD-2", "body": "Shaka 6007"}).encode())
+        assert status == 200 and body["suggestions"][0]["article_id"] == "FAQ-DRM-001"
+        request = urllib.request.Request(base + "/api/reports", headers={"Host": "evil.example"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 400 and json.loads(refused.value.read())["error"]["code"] == "host_not_allowed"
+        deadline = time.monotonic() + 30
+        while _get(base + "/api/reports")[1]["tickets_with_suggestions"] != 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        report = _get(base + "/api/reports")[1]
+        assert report["tickets_with_suggestions"] == 1 and report["knowledge_gaps"] == []   # ZD-OLD purged
+        with sqlite3.connect(str(data / "links.db")) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM suggestions WHERE ticket_id = 'ZD-OLD'").fetchone()[0] == 0
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (data, data / "links.db", data / "links.db-wal",
+                                                                  data / "links.db-shm", data / "ratelimit.bin")}
+        assert modes == {"data": 0o700, "links.db": 0o600, "links.db-wal": 0o600, "links.db-shm": 0o600,
+                         "ratelimit.bin": 0o600}
