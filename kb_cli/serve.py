@@ -38,8 +38,17 @@ def run_serve(settings, dev: bool, threads: int) -> None:
 
     if not (Path(settings.site_dir) / "index.html").exists():
         raise click.ClickException(f"no built site in {settings.site_dir}/: run 'kb build' first")
+    from search.service.auth import audit
+    from search.service.auth.principals import check_auth_setting, parse_role_groups
+
+    try:
+        check_auth_setting(settings.auth, settings.host)   # auth none only on loopback
+        parse_role_groups(settings.oidc_role_groups)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: binding to {settings.host}, reachable from other machines", err=True)
+    audit.configure_log(settings.audit_log)   # inherited by the workers gunicorn forks
     _check_port_free(settings.host, settings.port)
     _open_links_database(settings)
     click.echo(f"Serving site and API on http://{settings.host}:{settings.port}/ "

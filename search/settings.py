@@ -38,6 +38,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", 2, "Production server (gunicorn) worker processes", (1, 64)),
     Setting("database_url", "", "Links database URL; empty means sqlite:///<data_dir>/links.db"),
     Setting("api_token", "", "Bearer token required by write endpoints; empty disables writes"),
+    Setting("auth", "none", "Who may use the service: none (no login; only when bound to loopback), oidc (OpenID Connect "
+            "login) or proxy (identity from an authenticating reverse proxy)"),
+    Setting("public_url", "", "The service's public base URL (e.g. https://kb.example.com): the OIDC redirect URI is "
+            "<public_url>/auth/callback, and https makes the session cookie Secure; empty means the request's own"),
+    Setting("oidc_issuer", "", "OpenID Connect issuer URL (its /.well-known/openid-configuration is read at start)"),
+    Setting("oidc_client_id", "", "OIDC client id of this service"),
+    Setting("oidc_client_secret", "", "OIDC client secret of this service"),
+    Setting("oidc_scope", "openid profile email groups", "Scopes requested at login"),
+    Setting("oidc_groups_claim", "groups", "Claim (ID token or userinfo) holding the user's groups"),
+    Setting("oidc_role_groups", "", "Roles from groups: role=group[|group…],… with roles reader, agent, editor, admin "
+            "(group * = every user who logs in); a user with no role may do nothing"),
+    Setting("session_minutes", 480.0, "Minutes a login session lasts (then the user logs in again)", (0.05, 10080)),
+    Setting("secret_key", "", "Key signing session cookies; empty means a random key kept in <data_dir>/secret_key "
+            "(replicas behind one name must share one: set it)"),
     Setting("audit_log", "", "File the audit trail is appended to as JSON lines (for a SIEM); empty means standard error"),
     Setting("rate_limit_per_minute", 300, "Requests per minute per client on every API endpoint, /healthz and /readyz (0 = off)", (0, 10**9)),
     Setting("site_rate_limit_per_minute", 3000, "Requests per minute per client for the site's pages and assets (0 = off)", (0, 10**9)),
@@ -65,6 +79,16 @@ class Settings:
     workers: int = 2
     database_url: str = ""
     api_token: str = ""
+    auth: str = "none"
+    public_url: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scope: str = "openid profile email groups"
+    oidc_groups_claim: str = "groups"
+    oidc_role_groups: str = ""
+    session_minutes: float = 480.0
+    secret_key: str = ""
     audit_log: str = ""
     rate_limit_per_minute: int = 300
     site_rate_limit_per_minute: int = 3000
@@ -135,6 +159,8 @@ def load_settings(config_file: str | None = None, overrides: dict | None = None,
         if value is not None:
             values[name] = _coerce(name, value, f"option --{name.replace('_', '-')}")
     settings = Settings(**values)
+    if settings.auth not in ("none", "oidc", "proxy"):
+        raise SettingsError(f"setting 'auth': {settings.auth!r} is not none, oidc or proxy")
     if settings.encoder_backend not in ("auto", "onnx", "torch"):
         raise SettingsError(f"setting 'encoder_backend': {settings.encoder_backend!r} is not auto, onnx or torch")
     _check_pattern(settings.ticket_id_pattern)

@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine
 
 from search.encoder import Encoder
 from search.service import api, db, errors, guard, site
+from search.service.auth import policy
+from search.service.auth.principals import check_auth_setting
 from search.service.fast_search import FastSearch
 from search.service.holder import IndexHolder
 from search.service.json_provider import FastJSONProvider
@@ -40,6 +42,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     ``watch`` starts the background thread that swaps in newly published index builds.
     """
     settings = settings or load_settings()
+    check_auth_setting(settings.auth, settings.host)   # ValueError naming the setting: auth none only on loopback
     app = Flask(__name__, static_folder=None)
     app.url_map.converters["sitepath"] = site.SitePathConverter
     # absolute: Flask resolves relative paths against the package, not the working directory
@@ -61,6 +64,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
         Retention(state.store, settings.retention_days).start()
     errors.init_app(app)
     guard.init_app(app)
+    policy.init_app(app)   # after the guard's rate limit: authenticate → authorise → audit writes
     app.register_blueprint(api.bp)
     app.register_blueprint(site.bp)
     app.after_request(site.add_security_headers)

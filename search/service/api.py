@@ -1,7 +1,6 @@
 """The JSON API: search, ticket suggestions, articles, ticket↔article links, health, reports."""
 from __future__ import annotations
 
-import hmac
 import uuid
 
 from flask import Blueprint, current_app, jsonify, request
@@ -9,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 from search.errors import QueryError
 from search.results import best_sentence
 from search.service import guard
+from search.service.auth import policy
 from search.service.errors import ApiError
 from search.service.links import SOURCES, StoreBusy, StoreError
 from search.service.ticket_ids import MAX_ID, InvalidId, canonical_text, canonical_ticket_id
@@ -38,17 +38,6 @@ def _searcher(state):
         raise ApiError(503, "index_not_ready", state.holder.public_error or "the search index is not loaded yet",
                        {"Retry-After": "5"})
     return searcher
-
-
-def _require_token() -> None:
-    expected = _state().settings.api_token
-    if not expected:
-        raise ApiError(403, "writes_disabled", "write endpoints are disabled: set the api_token setting (KB_API_TOKEN)")
-    header = request.headers.get("Authorization", "")
-    given = header[7:] if header.startswith("Bearer ") else ""
-    if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
-        raise ApiError(401, "unauthorized", "missing or wrong bearer token in the Authorization header",
-                       {"WWW-Authenticate": "Bearer"})
 
 
 def _int_param(args, name: str, default: int, low: int, high: int) -> int:
@@ -183,8 +172,7 @@ def article(article_id: str):
 
 
 def _link_body() -> dict:
-    data = _json_object("a JSON object with ticket_id, article_id, optional anchor, source (suggested|searched|manual) "
-                        "and agent")
+    data = _json_object("a JSON object with ticket_id, article_id, optional anchor and source (suggested|searched|manual)")
     out = {}
     for name, required in (("ticket_id", True), ("article_id", True), ("anchor", False), ("source", False), ("agent", False)):
         value = data.get(name)
@@ -196,9 +184,9 @@ def _link_body() -> dict:
             raise ApiError(400, "invalid_field", f"field '{name}': a non-empty string of at most {MAX_ID} characters, no NUL")
         out[name] = value
     out["ticket_id"] = _ticket_id(out["ticket_id"])
-    if "agent" in out:
+    if "agent" in out:   # ignored (the link's agent is the authenticated caller), but a hostile value is still a 400
         try:
-            out["agent"] = canonical_text(out["agent"])
+            canonical_text(out.pop("agent"))
         except InvalidId as exc:
             raise ApiError(400, "invalid_field", f"field 'agent': {exc}") from None
     out.setdefault("anchor", "")
@@ -209,8 +197,7 @@ def _link_body() -> dict:
 
 
 @bp.post("/api/links")
-def add_link():
-    _require_token()
+def add_link():   # who may: the policy point (auth/policy.py); the agent is who they are, not a body field
     body = _link_body()
     build = _searcher(_state()).build
     if body["article_id"] not in build.articles:
@@ -220,7 +207,7 @@ def add_link():
         raise ApiError(400, "invalid_field", f"field 'anchor': {body['anchor']!r} is not a section of "
                        f"{body['article_id']}; known: {', '.join(sorted(a for a in anchors if a))}")
     link, created = _store_call(_state().store.add_link, body["ticket_id"], body["article_id"], body["anchor"],
-                                body["source"], body.get("agent"))
+                                body["source"], policy.current().name)
     return jsonify(link.to_json()), (201 if created else 200)
 
 
@@ -238,7 +225,6 @@ def list_links():
 
 @bp.delete("/api/links/<int:link_id>")
 def delete_link(link_id: int):
-    _require_token()
     if link_id >= 2 ** 63 or not _store_call(_state().store.delete_link, link_id):  # beyond SQL BIGINT: no such link
         raise ApiError(404, "unknown_link", f"no link with id {link_id}")
     return "", 204

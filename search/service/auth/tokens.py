@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from search.service.auth import audit
+from search.service.auth.principals import SCOPES
 from search.service.db.tables import api_tokens
 
-SCOPES = ("read", "suggest", "links:write", "reports", "admin")
 PREFIX = "kb_"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_EXPIRES_DAYS = 3650
