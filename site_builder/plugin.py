@@ -25,7 +25,7 @@ from site_builder.schema import SERVICE_AREAS, Article
 from site_builder.validate import validate_file
 
 log = logging.getLogger("kb.site_builder")  # outside "mkdocs.*": review warnings don't fail --strict
-ASSETS = ("kb.css", "redirect.js", "search.js", "assistant.js")
+ASSETS = ("kb.css", "redirect.js", "auth.js", "search.js", "assistant.js")
 ASSISTANT_PAGE = """---
 title: Ticket assistant
 ---
@@ -55,7 +55,7 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         self.anchors: dict[str, set[str]] = {}
         self.sections: dict[str, list[export.Section]] = {}
         config.extra_css.append("assets/kb/kb.css")
-        config.extra_javascript.extend(["assets/kb/search.js", "assets/kb/assistant.js"])
+        config.extra_javascript.extend(["assets/kb/auth.js", "assets/kb/search.js", "assets/kb/assistant.js"])
         config.theme.dirs.insert(0, str(resources.files("site_builder").joinpath("overrides")))
         config.extra["kb_areas"] = dict(SERVICE_AREAS)
         return config

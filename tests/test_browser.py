@@ -128,14 +128,12 @@ def test_ticket_assistant_suggests_and_links(browser, live):
     item = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-kb-suggestion]"))[0]
     assert item.get_attribute("data-kb-suggestion") == "FAQ-DRM-001"
     assert "6007" in item.text and "Matched identifiers" in item.text
-    item.find_element(By.CSS_SELECTOR, "[data-kb-link]").click()
-    alert = _wait(browser, lambda d: d.switch_to.alert)
-    alert.send_keys("browser-token")
-    alert.accept()
+    item.find_element(By.CSS_SELECTOR, "[data-kb-link]").click()   # auth none: the local user, no token asked
     button = item.find_element(By.CSS_SELECTOR, "[data-kb-link]")
     _wait(browser, lambda d: "Linked" in button.text)
     status, body = get_json(live + "/api/links?ticket_id=ZD-4242")
     assert status == 200 and [l["article_id"] for l in body["links"]] == ["FAQ-DRM-001"]
+    assert body["links"][0]["agent"] == "local"
     href = item.find_element(By.CSS_SELECTOR, ".kb-assistant__open").get_attribute("href")
     browser.get(href)
     count = browser.find_element(By.CSS_SELECTOR, ".kb-ticket-count")

@@ -1,5 +1,6 @@
 /* Ticket assistant: paste a ticket, see suggested sections and why they matched, open one at its
-   section, and link it to a ticket (bearer token asked once per browser session). */
+   section, and link it to a ticket (as the signed-in user; without a login, a bearer token asked once
+   per browser session). */
 (function () {
   "use strict";
   var root = (typeof __md_scope !== "undefined") ? __md_scope : new URL("/", location);
@@ -27,22 +28,25 @@
     [form, status, cleaned, results].forEach(function (n) { box.appendChild(n); });
 
     function token() {
+      if (window.kbAuth && window.kbAuth.signedIn()) return "";   // the session (auth.js adds its CSRF token)
       var value = sessionStorage.getItem(TOKEN_KEY);
       if (!value) {
         value = window.prompt("API token for linking articles to tickets (kept for this browser session):") || "";
         if (value) sessionStorage.setItem(TOKEN_KEY, value);
       }
-      return value;
+      return value || null;
     }
 
     function link(s, btn) {
       var id = ticket.value.trim();
       if (!id) { status.textContent = "Enter the ticket id first."; ticket.focus(); return; }
       var t = token();
-      if (!t) return;
+      if (t === null) return;
+      var headers = { "Content-Type": "application/json" };
+      if (t) headers.Authorization = "Bearer " + t;
       fetch(api("links"), {
         method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: "Bearer " + t },
+        headers: headers,
         body: JSON.stringify({ ticket_id: id, article_id: s.article_id, anchor: s.anchor, source: "suggested" })
       }).then(function (resp) {
         return resp.json().then(function (data) {
