@@ -57,9 +57,12 @@ def test_report_and_counts_follow_every_write(tmp_path):
     other = store.links(ticket_id="T1")[0]
     assert store.delete_link(other.id) and not store.delete_link(other.id)
     assert store.link_counts(["A"]) == {"A": 0} and store.link_counts() == {"B": 2}
-    store.add_link("T2", "C", "", "suggested", None)             # the gap is closed, and it was a suggestion
+    gap_link, _ = store.add_link("T2", "C", "", "suggested", None)   # the gap is closed, and it was a suggestion
     report = store.report()
     assert report["knowledge_gaps"] == [] and report["tickets_linked_from_suggestion"] == 1
+    store.delete_link(gap_link.id)                                     # and open again
+    assert store.report()["knowledge_gaps"] == ["T2"] and store.report()["tickets_linked_from_suggestion"] == 0
+    store.add_link("T2", "C", "", "suggested", None)
     store.record_suggestions("r4", "T5", [("B", "", 1, 0.9)], confident=True)   # suggested after the link
     assert store.report()["tickets_linked_from_suggestion"] == 1   # T5's link is 'manual': not from a suggestion
 
@@ -160,12 +163,15 @@ def race_links(url: str) -> None:
     import threading
 
     store = open_store(url)
+    for t in range(4):
+        store.record_suggestions(f"r{t}", f"T{t}", [("A", "", 1, 0.9)], confident=False)
     errors = []
 
     def work(worker: int) -> None:
         try:
             for i in range(30):
                 link, _ = store.add_link(f"T{i % 4}", "AB"[i % 2], f"w{worker}-{i}", "suggested", None)
+                store.record_suggestions(f"w{worker}-{i}", f"N{i % 5}", [("B", "", 1, 0.5)], confident=True)
                 if i % 3 == 0:
                     store.delete_link(link.id)
         except Exception as exc:  # noqa: BLE001 - reported below
@@ -180,6 +186,9 @@ def race_links(url: str) -> None:
     links = store.links(limit=10000, oldest_first=False)
     expected = {a: len({l.ticket_id for l in links if l.article_id == a}) for a in "AB"}
     assert store.link_counts(["A", "B"]) == expected
+    report = store.report()
+    assert report["tickets_with_suggestions"] == 4 + 5
+    assert report["tickets_linked_from_suggestion"] == len({l.ticket_id for l in links if l.article_id == "A"})
 
 
 def test_counts_stay_exact_under_concurrent_link_writes(tmp_path):

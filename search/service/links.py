@@ -139,7 +139,7 @@ class LinkStore(RecordsMixin):
 
     def add_link(self, ticket_id: str, article_id: str, anchor: str, source: str, agent: str | None) -> tuple[Link, bool]:
         """Idempotent on (ticket_id, article_id, anchor): returns (link, created). Keeps the article's
-        ticket count and the ticket's "linked from a suggestion" flag in step, in the same transaction."""
+        ticket count and the ticket's flags (records.py) in step, in the same transaction."""
         with self._tx() as cur:
             self._lock_article(cur, article_id)
             cur.execute(self._sql("INSERT INTO links (ticket_id, article_id, anchor, source, agent, created_at) "
@@ -148,8 +148,8 @@ class LinkStore(RecordsMixin):
             created = cur.rowcount == 1
             if created and self._pair_links(cur, ticket_id, article_id) == 1:
                 self._add_to_count(cur, article_id, 1)
-            if created and source == "suggested":
-                self._refresh_accepted(cur, ticket_id)
+            if created:
+                self._refresh_ticket(cur, ticket_id)
             cur.execute(self._sql(f"SELECT {COLUMNS} FROM links WHERE ticket_id = ? AND article_id = ? AND anchor = ?"),
                         (ticket_id, article_id, anchor))
             return Link(*cur.fetchone()), created
@@ -170,19 +170,18 @@ class LinkStore(RecordsMixin):
 
     def delete_link(self, link_id: int) -> bool:
         with self._tx() as cur:
-            cur.execute(self._sql("SELECT ticket_id, article_id, source FROM links WHERE id = ?"), (link_id,))
+            cur.execute(self._sql("SELECT ticket_id, article_id FROM links WHERE id = ?"), (link_id,))
             row = cur.fetchone()
             if row is None:
                 return False
-            ticket_id, article_id, source = row
+            ticket_id, article_id = row
             self._lock_article(cur, article_id)
             cur.execute(self._sql("DELETE FROM links WHERE id = ?"), (link_id,))
             if cur.rowcount != 1:   # another request deleted it first
                 return False
             if self._pair_links(cur, ticket_id, article_id) == 0:
                 self._add_to_count(cur, article_id, -1)
-            if source == "suggested":
-                self._refresh_accepted(cur, ticket_id)
+            self._refresh_ticket(cur, ticket_id)
             return True
 
     def link_counts(self, article_ids: list[str] | None = None) -> dict[str, int]:

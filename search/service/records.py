@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from search.service.schema import ACCEPTED, RECORDED_PER_REQUEST
+from search.service.schema import ACCEPTED, LINKED, RECORDED_PER_REQUEST
 
 # (table, key column, time column, length of the time prefix compared): the recorded data under retention
 RETAINED = [("suggestions", "id", "created_at", None),
             ("suggested_tickets", "ticket_id", "last_at", None),
             ("suggestion_days", "day", "day", 10)]
+# what a purge of a table takes off record_totals: (column returned by the DELETE, {total: how})
+UNCOUNT = {"suggested_tickets": "accepted"}
 PURGE_BATCH = 5000
 REPORT_LIMIT = 20
 
@@ -33,11 +35,24 @@ class RecordsMixin:
         writer at a time anyway)."""
         cur.execute(self._sql(f"UPDATE {table} SET {key} = {key} WHERE {key} = ?"), (value,))
 
-    def _refresh_accepted(self, cur, ticket_id: str) -> None:
-        """Whether a suggested article of the ticket is linked with source 'suggested' (one ticket: indexed)."""
+    def _add_to_total(self, cur, name: str, delta: int) -> None:
+        if delta:
+            cur.execute(self._sql("UPDATE record_totals SET value = value + ? WHERE name = ?"), (delta, name))
+
+    def _refresh_ticket(self, cur, ticket_id: str) -> None:
+        """A suggested ticket's flags after a write: is a suggested article linked with source 'suggested',
+        has it any link (one ticket: index lookups; a ticket that never got suggestions has no row)."""
         self._lock_row(cur, "suggested_tickets", "ticket_id", ticket_id)
-        cur.execute(self._sql(f"UPDATE suggested_tickets SET accepted = CASE WHEN {ACCEPTED.format(ticket='?')} "
-                              "THEN 1 ELSE 0 END WHERE ticket_id = ?"), (ticket_id, ticket_id))
+        cur.execute(self._sql("SELECT accepted FROM suggested_tickets WHERE ticket_id = ?"), (ticket_id,))
+        row = cur.fetchone()
+        if row is None:
+            return
+        cur.execute(self._sql(f"SELECT CASE WHEN {ACCEPTED.format(ticket='?')} THEN 1 ELSE 0 END, "
+                              f"CASE WHEN {LINKED.format(ticket='?')} THEN 1 ELSE 0 END"), (ticket_id, ticket_id))
+        accepted, linked = cur.fetchone()
+        cur.execute(self._sql("UPDATE suggested_tickets SET accepted = ?, linked = ? WHERE ticket_id = ?"),
+                    (accepted, linked, ticket_id))
+        self._add_to_total(cur, "accepted", int(accepted) - int(row[0]))
 
     def record_suggestions(self, request_id: str, ticket_id: str | None, rows: list[tuple[str, str, int, float]],
                            confident: bool, now: str | None = None) -> None:
@@ -51,16 +66,19 @@ class RecordsMixin:
                         (now[:10], int(not confident)))
             if ticket_id is None:
                 return
-            cur.execute(self._sql("INSERT INTO suggested_tickets (ticket_id, unconfident, accepted, last_at) "
-                                  "VALUES (?, ?, 0, ?) ON CONFLICT (ticket_id) DO UPDATE SET last_at = excluded.last_at, "
-                                  "unconfident = CASE WHEN excluded.unconfident = 1 THEN 1 "
-                                  "ELSE suggested_tickets.unconfident END"),
+            cur.execute(self._sql("INSERT INTO suggested_tickets (ticket_id, unconfident, accepted, linked, last_at) "
+                                  "VALUES (?, ?, 0, 0, ?) ON CONFLICT (ticket_id) DO NOTHING"),
                         (ticket_id, int(not confident), now))
+            if cur.rowcount == 1:
+                self._add_to_total(cur, "tickets", 1)
+            else:
+                cur.execute(self._sql("UPDATE suggested_tickets SET last_at = ?, unconfident = CASE WHEN ? = 1 THEN 1 "
+                                      "ELSE unconfident END WHERE ticket_id = ?"), (now, int(not confident), ticket_id))
             cur.executemany(self._sql("INSERT INTO suggestions (request_id, ticket_id, article_id, anchor, rank, score, "
                                       "confident, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
                             [(request_id, ticket_id, article_id, anchor, rank, float(score), int(confident), now)
                              for article_id, anchor, rank, score in rows[:RECORDED_PER_REQUEST]])
-            self._refresh_accepted(cur, ticket_id)
+            self._refresh_ticket(cur, ticket_id)
 
     def report(self, limit: int = REPORT_LIMIT) -> dict:
         """Which articles resolve tickets, how often suggestions get linked, where knowledge is missing."""
@@ -70,13 +88,11 @@ class RecordsMixin:
             top = [{"article_id": a, "tickets": int(n)} for a, n in cur.fetchall()]
             cur.execute("SELECT COALESCE(SUM(requests), 0), COALESCE(SUM(unconfident), 0) FROM suggestion_days")
             requests, unconfident = cur.fetchone()
-            cur.execute("SELECT COUNT(*) FROM suggested_tickets")
-            suggested = cur.fetchone()[0]
-            cur.execute("SELECT COUNT(*) FROM suggested_tickets WHERE accepted = 1")
-            accepted = cur.fetchone()[0]
-            cur.execute(f"SELECT t.ticket_id FROM suggested_tickets t WHERE t.unconfident = 1 "
-                        f"AND NOT EXISTS (SELECT 1 FROM links l WHERE l.ticket_id = t.ticket_id) "
-                        f"ORDER BY t.ticket_id LIMIT {int(limit)}")
+            cur.execute("SELECT name, value FROM record_totals")
+            totals = dict(cur.fetchall())
+            suggested, accepted = totals.get("tickets", 0), totals.get("accepted", 0)
+            cur.execute(f"SELECT ticket_id FROM suggested_tickets WHERE unconfident = 1 AND linked = 0 "
+                        f"ORDER BY ticket_id LIMIT {int(limit)}")
             gaps = [row[0] for row in cur.fetchall()]
         return {"top_articles": top, "suggestion_requests": int(requests), "no_confident_match_requests": int(unconfident),
                 "tickets_with_suggestions": int(suggested), "tickets_linked_from_suggestion": int(accepted),
@@ -93,11 +109,21 @@ class RecordsMixin:
             bound, total = cutoff[:prefix] if prefix else cutoff, 0
             while True:
                 with self._tx() as cur:
-                    cur.execute(self._sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} "
-                                          f"WHERE {column} < ? LIMIT {PURGE_BATCH})"), (bound,))
-                    count = cur.rowcount
-                total += max(count, 0)
+                    count = self._purge_batch(cur, table, key, column, bound)
+                total += count
                 if count < PURGE_BATCH:
                     break
             deleted[table] = total
         return deleted
+
+    def _purge_batch(self, cur, table: str, key: str, column: str, bound: str) -> int:
+        """Delete up to PURGE_BATCH expired rows of ``table`` and take them off record_totals."""
+        returned = UNCOUNT.get(table)
+        cur.execute(self._sql(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {column} < ? "
+                              f"LIMIT {PURGE_BATCH})" + (f" RETURNING {returned}" if returned else "")), (bound,))
+        if not returned:
+            return max(cur.rowcount, 0)
+        flags = [int(row[0]) for row in cur.fetchall()]
+        self._add_to_total(cur, "tickets", -len(flags))
+        self._add_to_total(cur, "accepted", -sum(flags))
+        return len(flags)

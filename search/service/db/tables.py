@@ -64,11 +64,17 @@ suggested_tickets = Table(
     "suggested_tickets", metadata,
     Column("ticket_id", Text, primary_key=True),
     Column("unconfident", Integer, nullable=False),
-    Column("accepted", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),   # a suggested article was linked with source 'suggested'
+    Column("linked", Integer, nullable=False),     # the ticket has any link
     Column("last_at", Text, nullable=False),
-    Index("suggested_tickets_gaps", "unconfident", "ticket_id"),
-    Index("suggested_tickets_accepted", "accepted"),
+    Index("suggested_tickets_gaps", "unconfident", "linked", "ticket_id"),
     Index("suggested_tickets_last", "last_at"),
+)
+
+record_totals = Table(
+    "record_totals", metadata,
+    Column("name", Text, primary_key=True),        # 'tickets' (suggested tickets), 'accepted'
+    Column("value", Integer, nullable=False),
 )
 
 api_tokens = Table(
