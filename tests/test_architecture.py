@@ -108,3 +108,9 @@ def test_only_the_policy_point_checks_credentials():
         names = _imports(path)
         assert "Authorization" not in text and "compare_digest" not in text, path.relative_to(ROOT)
         assert not names & {"search.service.auth.tokens", "search.service.auth.sessions", "hmac"}, path.relative_to(ROOT)
+
+
+def test_the_database_module_imports_no_web_code():
+    for path in (ROOT / "search" / "service" / "db").rglob("*.py"):
+        bad = _top(_imports(path)) & {"flask", "werkzeug", "authlib"}
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
