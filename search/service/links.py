@@ -271,7 +271,7 @@ def _ensure_schema(url: str, busy_timeout: float) -> None:
         raise StoreError(str(exc)) from None
     except db.DatabaseError as exc:
         hint = "check the file or set database_url" if url.startswith("sqlite") else "check the setting 'database_url'"
-        raise StoreError(f"{exc}; {hint}") from None
+        raise StoreError(f"links {exc}; {hint}") from None   # "links database <file or URL>: <reason>; …"
     finally:
         engine.dispose()
 
