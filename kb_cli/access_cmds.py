@@ -95,3 +95,28 @@ def run_audit(settings, since: str | None, actor: str | None, action: str | None
             detail = " ".join(f"{k}={v}" for k, v in sorted(row.detail.items()))
             click.echo(f"{row.at}  {row.actor:20} {row.action:16} {row.outcome:7} {row.target:24} "
                        f"{row.client:15} {detail}".rstrip())
+
+
+def run_erase(settings, ticket: str) -> None:
+    """Erase everything stored about one ticket (links, suggestion records, its report flags), audited."""
+    from search.service.auth import audit
+    from search.service.erasure import canonical
+    from search.service.links import StoreBusy, StoreError, open_store
+    from search.service.ticket_ids import InvalidId
+
+    try:
+        ticket_id = canonical(ticket)
+    except InvalidId as exc:
+        raise click.BadParameter(str(exc), param_hint="--ticket") from None
+    engine = _engine(settings)
+    try:
+        store = open_store(settings.database)
+        erased = store.erase_ticket(ticket_id)
+        store.close()
+        audit.record(engine, cli_actor(), "ticket.erase", "", "cli", **erased)
+    except (StoreError, StoreBusy) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"Erased ticket {ticket_id}: {erased['links']} links, {erased['suggestions']} suggestion records, "
+               f"{erased['suggested_tickets']} report row(s).")

@@ -182,6 +182,15 @@ def audit(ctx: click.Context, since, actor, action, limit: int, as_json: bool) -
     run_audit(_settings(ctx), since, actor, action, limit, as_json)
 
 
+@cli.command(help="Erase everything stored about a ticket: its links, suggestion records and report flags (audited).")
+@click.option("--ticket", required=True, help="The ticket id, e.g. ZD-48121.")
+@click.pass_context
+def erase(ctx: click.Context, ticket: str) -> None:
+    from kb_cli.access_cmds import run_erase
+
+    run_erase(_settings(ctx), ticket)
+
+
 def main() -> None:  # pragma: no cover - console entry
     cli(obj={})
 

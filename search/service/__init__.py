@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy.engine import Engine
 
 from search.encoder import Encoder
-from search.service import api, db, errors, guard, site
+from search.service import api, db, erase_api, errors, guard, site
 from search.service.auth import policy
 from search.service.auth.principals import check_auth_setting
 from search.service.fast_search import FastSearch
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     guard.init_app(app)
     policy.init_app(app)   # after the guard's rate limit: authenticate → authorise → audit writes
     app.register_blueprint(api.bp)
+    app.register_blueprint(erase_api.bp)
     app.register_blueprint(site.bp)
     app.after_request(site.add_security_headers)
     app.wsgi_app = guard.Guard(app, FastSearch(app))

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from search.files import private_dir, private_file, tighten_file
+from search.service.erasure import ErasureMixin
 from search.service.records import RecordsMixin, now_iso
 
 BUSY_TIMEOUT_S = 5.0
@@ -53,7 +54,7 @@ PG_BUSY = {"55P03": "lock_timeout", "57014": "statement timeout", "40P01": "dead
            "53300": "too many connections"}
 
 
-class LinkStore(RecordsMixin):
+class LinkStore(RecordsMixin, ErasureMixin):
     """Thread-safe: one connection per thread. ``errors``: the driver's exceptions to translate.
     Suggestion records, the report and the retention purge are in records.py; the tables in db/tables.py."""
 

@@ -32,10 +32,11 @@ REQUIRED = {
     "auth.logout": PUBLIC, "auth.whoami": PUBLIC,
     "api.search": "read", "api.article": "read", "api.openapi": "read", "site.page": "read",
     "api.suggest": "suggest", "api.list_links": "links:read", "api.add_link": "links:write",
-    "api.delete_link": "links:write", "api.reports": "reports",
+    "api.delete_link": "links:write", "api.reports": "reports", "erasure.erase_ticket": "admin",
 }
 # endpoint → audit action of a write
-AUDITED = {"api.suggest": "suggest", "api.add_link": "link.create", "api.delete_link": "link.delete"}
+AUDITED = {"api.suggest": "suggest", "api.add_link": "link.create", "api.delete_link": "link.delete",
+           "erasure.erase_ticket": "ticket.erase"}   # never with the ticket id: erasure must not leave it here
 
 
 def required_scope(endpoint: str | None) -> str | None:
@@ -129,9 +130,10 @@ def _audit_write(response):
     elif action == "suggest" and response.is_json and response.status_code == 200:
         target = f"request:{response.get_json().get('request_id')}"
     outcome = "ok" if response.status_code < 400 else f"http {response.status_code}"
+    detail = response.get_json().get("erased", {}) if action == "ticket.erase" and response.is_json else {}
     try:
         audit.record(state.engine, principal.name if principal else "anonymous", action, target,
-                     request.remote_addr or "", outcome)
+                     request.remote_addr or "", outcome, **detail)
     except Exception:   # noqa: BLE001 - the write happened; a lost audit row is logged loudly, not a 500
         log.exception("could not write the audit row of %s %s", action, target)
     return response
