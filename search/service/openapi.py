@@ -125,6 +125,16 @@ def spec(areas: list[str] | None = None) -> dict:
                 "parameters": [{"name": "link_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
                 "responses": {"204": {"description": "Deleted"}, "401": _err("Missing or wrong bearer token"),
                               "403": _err("Not allowed: the caller lacks the scope, or a cookie-signed write lacks X-CSRF-Token"), "404": _err("Unknown link id"), "503": common["503"]}}},
+            "/api/tickets/{ticket_id}": {"delete": {
+                "summary": "Erase everything stored about a ticket (scope admin; audited without the id)",
+                "security": BEARER,
+                "parameters": [{"name": "ticket_id", "in": "path", "required": True,
+                                "schema": {"type": "string", "maxLength": 128}}],
+                "responses": {"200": _json({"type": "object", "required": ["erased"], "properties": {"erased": {
+                                  "type": "object", "properties": {k: {"type": "integer"} for k in
+                                                                   ("links", "suggestions", "suggested_tickets")}}}}),
+                              "400": common["400"], "401": _err("Missing or wrong bearer token"),
+                              "403": _err("Not allowed: erasure needs the scope admin"), "503": common["503"]}}},
             "/api/reports": {"get": {"summary": "Articles that resolve tickets, suggestion uptake, knowledge gaps",
                                      "responses": {"200": _json(OBJ), "503": common["503"]}}},
             "/healthz": {"get": {"summary": "Process alive", "responses": {"200": _json(OBJ)}}},

@@ -42,11 +42,14 @@ def now() -> str:
 
 
 def record(engine: Engine | sa.Connection, actor: str, action: str, target: str = "", client: str = "",
-           outcome: str = "ok", **detail) -> None:
-    """Append one row (in ``engine``'s own transaction, or the caller's when given a Connection) and log it."""
+           outcome: str = "ok", store: bool = True, **detail) -> None:
+    """Append one row (in ``engine``'s own transaction, or the caller's when given a Connection) and log
+    it; ``store=False`` logs only (the database is known to be unavailable)."""
     row = {"at": now(), "actor": actor, "action": action, "target": target, "client": client or "",
            "outcome": outcome, "detail": json.dumps(detail, sort_keys=True, default=str)}
-    if isinstance(engine, sa.Connection):
+    if not store:
+        pass
+    elif isinstance(engine, sa.Connection):
         engine.execute(audit.insert().values(**row))
     else:
         with engine.begin() as connection:

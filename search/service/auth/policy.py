@@ -76,8 +76,9 @@ def authenticate(app: Flask, req, client: str) -> Principal | None:
         return _bearer(state, header, client)
     mode = state.settings.auth
     if mode == "none":
-        forwarded = req.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-        if not is_loopback(client) or (forwarded and not is_loopback(forwarded)):
+        # no peer address: a Unix socket or an in-process call, local by nature
+        peer, forwarded = req.remote_addr, req.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        if (peer and not is_loopback(peer)) or (forwarded and not is_loopback(forwarded)):
             raise ApiError(403, "forbidden", "this server runs with auth = none and serves this machine only; "
                            "set the 'auth' setting to serve others")
         return LOCAL
@@ -131,9 +132,11 @@ def _audit_write(response):
         target = f"request:{response.get_json().get('request_id')}"
     outcome = "ok" if response.status_code < 400 else f"http {response.status_code}"
     detail = response.get_json().get("erased", {}) if action == "ticket.erase" and response.is_json else {}
+    # a 503 means the database is busy or gone: the row would wait out the busy timeout a second time
+    # (or fail), so that event goes to the log stream only
     try:
         audit.record(state.engine, principal.name if principal else "anonymous", action, target,
-                     request.remote_addr or "", outcome, **detail)
+                     request.remote_addr or "", outcome, store=response.status_code != 503, **detail)
     except Exception:   # noqa: BLE001 - the write happened; a lost audit row is logged loudly, not a 500
         log.exception("could not write the audit row of %s %s", action, target)
     return response
