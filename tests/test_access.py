@@ -175,3 +175,18 @@ def test_roles_from_groups():
     for bad in ("root=admins", "agent", "agent="):
         with pytest.raises(ValueError, match="oidc_role_groups"):
             parse_role_groups(bad)
+
+
+def test_hostile_credentials_are_clear_4xx(oidc_app):
+    client = oidc_app.test_client()
+    client.set_cookie("kb_session", "eyJ1c2VyIjoicm9vdCIsInJvbGVzIjpbImFkbWluIl19.forged.signature")
+    assert client.get("/api/reports").status_code == 401          # a forged session is no session
+    client.delete_cookie("kb_session")
+    for header in ("Bearer " + "k" * 100_000, "Bearer kb_\u00ff\u00fe", "Bearer", "bearer  kb_x", "Digest x=1",
+                   "Bearer kb_" + "\x00" * 10):
+        response = client.get("/api/links", headers={"Authorization": header})
+        assert response.status_code in (400, 401, 429), (header[:20], response.status_code)
+        assert response.get_json()["error"]["code"] in ("unauthorized", "rate_limited", "request_header_fields_too_large",
+                                                        "bad_request")
+    login = client.get("/auth/callback?state=forged&code=x")   # no login started: refused, audited
+    assert login.status_code in (401, 503)
