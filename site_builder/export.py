@@ -107,7 +107,8 @@ def article_record(art: Article, url: str, stable_url: str, sections: list[Secti
         "review_interval_days": art.review_interval_days, "review_due": art.review_due.isoformat(),
         "review_overdue": art.review_overdue(today), "tags": art.tags, "error_codes": art.error_codes,
         "related_alerts": art.related_alerts, "related": art.related, "severity": art.severity,
-        "platforms": art.platforms, "sdk_versions": art.sdk_versions, "audience": art.audience,
+        "platforms": art.platforms, "sdk_versions": art.sdk_versions,
+        "tested_with": art.tested_with, "audience": art.audience,
         "description": art.description, "source_path": art.src_path, "url": url, "stable_url": stable_url,
         "sections": [vars(s) for s in sections],
     }

@@ -84,6 +84,14 @@ def _row(label: str, value_html: str) -> str:
     return f"<dt>{html.escape(label)}</dt><dd>{value_html}</dd>"
 
 
+def tested_with_row(art: Article) -> list[str]:
+    """The header row naming what the article's facts were checked against (none when unset)."""
+    if not art.tested_with:
+        return []
+    checked = ", ".join(f'<span class="kb-tested">{html.escape(t)}</span>' for t in art.tested_with)
+    return [_row("Checked against", checked)]
+
+
 def metadata_header(art: Article, today: dt.date, related_urls: dict[str, tuple[str, str]]) -> str:
     """HTML block shown at the top of an article. ``related_urls`` maps id → (relative url, title)."""
     e = html.escape
@@ -98,6 +106,7 @@ def metadata_header(art: Article, today: dt.date, related_urls: dict[str, tuple[
             _row("Status", e(art.status)), _row("Last reviewed", e(art.last_reviewed.isoformat()))]
     if art.severity:
         rows.append(_row("Severity", e(art.severity)))
+    rows += tested_with_row(art)
     if art.error_codes:
         rows.append(_row("Error codes", " ".join(f"<code>{e(c)}</code>" for c in art.error_codes)))
     if art.related_alerts:

@@ -19,7 +19,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from site_builder import checks, export, links, pages, redirects
+from site_builder import checks, export, links, list_check, pages, redirects
 from site_builder.errors import KBBuildError, Problem
 from site_builder.schema import SERVICE_AREAS, Article
 from site_builder.validate import validate_file
@@ -119,6 +119,7 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         self.anchors[src] = links.html_ids(html)
         body, body_line = self.bodies.get(src, ("", 1))
         self.problems.extend(checks.check_rendered_html(self._display(config, src), html, body, body_line))
+        self.problems.extend(list_check.check_numbered_lists(self._display(config, src), html, body, body_line))
         art = self.articles.get(src)
         if art is None:
             return html

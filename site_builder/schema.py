@@ -37,8 +37,12 @@ REQUIRED_SECTIONS = {
 }
 ID_RE = re.compile(r"^(RB|FAQ|REF)-[A-Z0-9]+-\d{3}$")
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
+# "hls.js 1.6", "Shaka 4.16", "FFmpeg 7.1", "Media3 1.5", "Safari 18", "RFC 8216": a product
+# name (words without '<', '>' or '`') then a version of one to four numbers
+TESTED_WITH_RE = re.compile(r"^[A-Za-z][\w.+/-]*(?: [A-Za-z][\w.+/()-]*)* v?\d+(?:\.\d+){0,3}$")
+MAX_TESTED_WITH = 12
 REQUIRED = ("id", "title", "type", "service_area", "owner", "last_reviewed", "status")
-LIST_FIELDS = ("tags", "error_codes", "related_alerts", "related", "platforms", "sdk_versions")
+LIST_FIELDS = ("tags", "error_codes", "related_alerts", "related", "platforms", "sdk_versions", "tested_with")
 OPTIONAL = LIST_FIELDS + ("review_interval_days", "severity", "audience", "description")
 DEFAULT_REVIEW_INTERVAL = 90
 
@@ -62,6 +66,7 @@ class Article:
     related: list[str] = field(default_factory=list)
     platforms: list[str] = field(default_factory=list)
     sdk_versions: list[str] = field(default_factory=list)
+    tested_with: list[str] = field(default_factory=list)
     severity: str | None = None
     audience: str | None = None
     description: str | None = None
@@ -123,6 +128,19 @@ def _check_enums(meta: dict, bad) -> None:
                 f"ids of {art_type} articles start with {TYPE_PREFIX[art_type]}-")
 
 
+def _check_tested_with(value: object, bad) -> None:
+    """``tested_with``: what the article's facts were last checked against, "Name X.Y" each."""
+    if not isinstance(value, list):
+        return  # absent, or already reported as not a list
+    if len(value) > MAX_TESTED_WITH:
+        bad("tested_with", f"has {len(value)} entries, over {MAX_TESTED_WITH}",
+            "list only the products whose behaviour the article states")
+    for entry in value:
+        if isinstance(entry, (str, int)) and str(entry).strip() and (len(str(entry)) > 60 or not TESTED_WITH_RE.match(str(entry))):
+            bad("tested_with", f"{str(entry)[:60]!r} is not 'Product version'",
+                "write the product and the version checked, e.g. 'hls.js 1.6', 'FFmpeg 7.1'")
+
+
 def _check_lists_and_numbers(meta: dict, bad) -> None:
     for key in LIST_FIELDS:
         value = meta.get(key)
@@ -134,6 +152,7 @@ def _check_lists_and_numbers(meta: dict, bad) -> None:
     for tag in tags if isinstance(tags, list) else []:
         if isinstance(tag, str) and not TAG_RE.match(tag):
             bad("tags", f"{tag!r} is not a lowercase slug", "use lowercase letters, digits, '-', '.' or '+'")
+    _check_tested_with(meta.get("tested_with"), bad)
     interval = meta.get("review_interval_days")
     if interval is not None and (isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= 730):
         bad("review_interval_days", f"{interval!r} is not a whole number of days from 1 to 730",

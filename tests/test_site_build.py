@@ -26,6 +26,7 @@ def test_export_schema_and_articles(fixture_site: Path):
     assert faq["url"] == "playback/hlsjs-manifest/"
     assert faq["stable_url"] == "id/FAQ-PLAYER-001/"
     assert faq["error_codes"] == ["manifestLoadError", "HTTP 0"]
+    assert faq["tested_with"] == ["hls.js 1.6", "Chrome 131"]
     headings = [(s["heading"], s["level"], s["anchor"]) for s in faq["sections"]]
     assert headings == [("Issue", 2, "issue"), ("Environment", 2, "environment"),
                         ("Resolution", 2, "resolution"), ("Cause", 2, "cause")]
@@ -66,6 +67,13 @@ def test_metadata_header_badges_and_related_links(fixture_site: Path):
     draft = _page_html(fixture_site, "upload/413")
     assert "kb-draft" in draft and "review overdue since 2025-04-10" in draft
     assert "kb-overdue" not in html
+    assert "Checked against" not in html  # no tested_with, no row
+
+
+def test_metadata_header_shows_what_the_article_was_checked_against(fixture_site: Path):
+    html = _page_html(fixture_site, "playback/hlsjs-manifest")
+    assert ('<dt>Checked against</dt><dd><span class="kb-tested">hls.js 1.6</span>, '
+            '<span class="kb-tested">Chrome 131</span></dd>') in html
 
 
 def test_area_index_tags_and_error_code_pages(fixture_site: Path):

@@ -90,6 +90,28 @@ CASES = [
      "docs/t/a.md:9: owners: is not a known field"),
     ("related unknown", _faq().replace("status: validated", "status: validated\nrelated: [FAQ-NOPE-001]"),
      "docs/t/a.md:9: related: unknown article id 'FAQ-NOPE-001'"),
+    ("tested_with not a version", _faq().replace("status: validated", "status: validated\ntested_with: [hls.js]"),
+     "docs/t/a.md:9: tested_with: 'hls.js' is not 'Product version' — write the product and the version checked"),
+    ("tested_with range", _faq().replace("status: validated", "status: validated\ntested_with: ['hls.js >=1.5']"),
+     "docs/t/a.md:9: tested_with: 'hls.js >=1.5' is not 'Product version'"),
+    ("tested_with html", _faq().replace("status: validated", "status: validated\ntested_with: ['<b>x</b> 1']"),
+     "docs/t/a.md:9: tested_with: '<b>x</b> 1' is not 'Product version'"),
+    ("tested_with not a list", _faq().replace("status: validated", "status: validated\ntested_with: FFmpeg 7.1"),
+     "docs/t/a.md:9: tested_with: must be a list of non-empty strings"),
+    ("tested_with too many", _faq().replace("status: validated", "status: validated\ntested_with: ["
+                                            + ", ".join(f"P{i} 1" for i in range(13)) + "]"),
+     "docs/t/a.md:9: tested_with: has 13 entries, over 12"),
+    ("step run into a paragraph", _faq().replace("Fix it.", "1. **First.** Do this.\n\n   Then check.\n2. **Second.** Do that."),
+     "docs/t/a.md:23: lists: numbered step '2.' is run into the paragraph above, so the page shows it as plain text"),
+    ("steps run in mid-line", _faq().replace("Fix it.", "Steps: 1. **First.** Do this. 2. **Second.**"),
+     "docs/t/a.md:20: lists: numbered step '1.' is run into the paragraph above"),
+    ("list after a paragraph", _faq().replace("Fix it.", "Do this:\n1. **First.** a\n2. **Second.** b"),
+     "docs/t/a.md:21: lists: numbered step '1.' is run into the paragraph above"),
+    ("list restarts", _faq().replace("Fix it.", "1. **First.** a\n\n   Text indented by 3.\n\n2. **Second.** b"),
+     "docs/t/a.md:24: lists: step '2.' is shown as '1.': the list restarted or its numbering jumps — indent"),
+    ("bullets under a step become steps", _faq().replace(
+        "Fix it.", "1. **First.** a\n   - option a\n   - option b\n2. **Second.** b"),
+     "docs/t/a.md:23: lists: step '2.' is shown as '4.'"),
     ("missing section", _faq().replace("## Cause", "## Why"),
      "docs/t/a.md: sections: missing required section 'Cause' for a faq"),
     ("runbook sections", _faq().replace("type: faq", "type: runbook").replace("FAQ-TEST", "RB-TEST"),
@@ -131,6 +153,13 @@ CASES = [
 def test_each_bad_article_fails_with_a_clear_message(tmp_path, name, content, expected):
     message = _build_with(tmp_path, {"t/a.md": content})
     assert expected in message, message
+
+
+def test_well_formed_steps_pass(tmp_path):
+    steps = ("Intro.\n\n1. **First.** a\n   wrapped line\n    - option a\n    - option b\n2. **Second.** b\n\n"
+             "    ```bash\n    echo 3. **not a step**\n    ```\n\n    Good: `1. **x**` prints.\n\n3. **Third.** c\n\n"
+             "Version 2. Then text, and `4. **code**`.\n\n**Other group**\n\n1. Again from one.\n")
+    assert _build_with(tmp_path, {"t/a.md": _faq().replace("Fix it.", steps)}) == ""
 
 
 def test_code_blocks_may_show_html_and_links(tmp_path):
