@@ -84,6 +84,7 @@ class Searcher:
         self.encoder = encoder
         self.config = config or SearchConfig()
         self._areas = {a["service_area"] for a in build.articles.values()}
+        self._audience_masks: dict[frozenset[str], np.ndarray] = {}
         self._anchors = [c["anchor"] for c in build.chunks]
         self._sections = [self._section(c) for c in build.chunks]   # each hit's fixed fields, made once
         if len(build.chunks) <= PREPARED_TEXTS:   # while the cache holds them all (~60 ms for 833):
@@ -95,15 +96,24 @@ class Searcher:
         return sorted(self._areas)
 
     # -- filters ----------------------------------------------------------------------------
-    def _allowed(self, area: str | None, type_: str | None, tag: str | None) -> np.ndarray | None:
-        if not (area or type_ or tag):
+    def _allowed(self, area: str | None, type_: str | None, tag: str | None,
+                 hidden: frozenset[str] = frozenset()) -> np.ndarray | None:
+        if not (area or type_ or tag or hidden):
             return None
+        if not (area or type_ or tag):   # an audience filter alone: the same for every request of a caller kind
+            cached = self._audience_masks.get(hidden)
+            if cached is None:
+                cached = self._audience_masks[hidden] = self._filter(None, None, None, hidden)
+            return cached
+        return self._filter(area, type_, tag, hidden)
+
+    def _filter(self, area: str | None, type_: str | None, tag: str | None, hidden: frozenset[str]) -> np.ndarray:
         for name, value, known in (("area", area, self._areas), ("type", type_, TYPES)):
             if value and value not in known:
                 raise QueryError(f"parameter '{name}': {value!r} is not one of: " + ", ".join(sorted(known)))
         keep = {aid for aid, a in self.build.articles.items()
                 if (not area or a["service_area"] == area) and (not type_ or a["type"] == type_)
-                and (not tag or tag in a.get("tags", ()))}
+                and (not tag or tag in a.get("tags", ())) and (a.get("audience") or "internal") not in hidden}
         return np.array([i for i, aid in enumerate(self.build.chunk_article) if aid in keep], dtype=np.int64)
 
     # -- lanes -------------------------------------------------------------------------------
@@ -152,13 +162,14 @@ class Searcher:
     # -- query -------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, mode: str = "hybrid", area: str | None = None,
                type: str | None = None, tag: str | None = None,  # noqa: A002 - API name
-               focus: str | None = None) -> SearchResponse:
+               focus: str | None = None, hidden_audiences: frozenset[str] = frozenset()) -> SearchResponse:
         """Rank sections for ``query`` and group them per article. Raises QueryError on bad input.
 
         ``focus``: a shorter statement of what the query is about (a ticket's cleaned description,
         see ``search.ticket.ticket_query``). The dense lane embeds it and snippets highlight its
         terms; the lexical and identifier lanes still read all of ``query`` (pasted logs included).
-        Default: the query itself."""
+        Default: the query itself. ``hidden_audiences``: articles of these audiences (an undeclared
+        audience counts as internal) are left out, their sections too."""
         started = time.perf_counter()
         if mode not in MODES:
             raise QueryError(f"parameter 'mode': {mode!r} is not one of {', '.join(MODES)}")
@@ -167,7 +178,7 @@ class Searcher:
         if not query or not query.strip():
             raise QueryError("parameter 'q': empty query; type some words, an error code or paste a ticket")
         focus = focus if focus and focus.strip() else query
-        allowed = self._allowed(area, type, tag)
+        allowed = self._allowed(area, type, tag, hidden_audiences)
         idents = self._identifiers(query, allowed) if mode == "hybrid" else {}
         candidates, lexical_all = self._candidates(query, focus, mode, allowed, idents)
         ranked = self._rank(mode, candidates, idents, k * 8)

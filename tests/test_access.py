@@ -71,7 +71,7 @@ def test_auth_none_serves_this_machine_only(client):
 
 def test_token_scopes_on_every_route_and_the_agent_is_the_caller(oidc_app):
     client, engine = oidc_app.test_client(), oidc_app.extensions["kb"].engine
-    reader, bot = _token(oidc_app, "reader", "read"), _token(oidc_app, "linker", "read,suggest,links:write")
+    reader, bot = _token(oidc_app, "reader", "read,internal"), _token(oidc_app, "linker", "read,internal,suggest,links:write")
     assert client.get("/api/search?q=6007", headers=_bearer(reader)).status_code == 200   # the fast path
     assert client.head("/api/search?q=6007", headers=_bearer(reader)).status_code == 200  # the Flask view
     assert client.get("/api/articles/FAQ-DRM-001", headers=_bearer(reader)).status_code == 200
@@ -190,3 +190,30 @@ def test_hostile_credentials_are_clear_4xx(oidc_app):
                                                         "bad_request")
     login = client.get("/auth/callback?state=forged&code=x")   # no login started: refused, audited
     assert login.status_code in (401, 503)
+
+
+def test_internal_articles_reach_only_staff(oidc_app):
+    """A caller without the scope 'internal' (e.g. a customer-facing chatbot's token) gets customer and
+    partner articles only, from search, suggest and the articles API, and not the staff site."""
+    client = oidc_app.test_client()
+    build = oidc_app.extensions["kb"].holder.searcher.build   # this app's own copy of the index
+    build.articles["FAQ-DRM-001"]["audience"] = "customer"    # the fixture's others declare none: internal
+    outside, staff = _token(oidc_app, "chatbot", "read,suggest"), _token(oidc_app, "staff", "read,internal,suggest")
+
+    def found(response) -> set[str]:
+        body = response.get_json()
+        return {r["article_id"] for r in body.get("results", body.get("suggestions", []))}
+
+    for query in ("error", "6007", "manifestLoadError 403 upload"):
+        assert found(client.get(f"/api/search?q={query}&k=50", headers=_bearer(outside))) <= {"FAQ-DRM-001"}
+    assert len(found(client.get("/api/search?q=error&k=50", headers=_bearer(staff)))) > 1
+    ticket = {"body": "manifestLoadError on HLS, also shaka 6007 and CDN 503 and upload 413"}
+    assert found(client.post("/api/suggest?k=50", json=ticket, headers=_bearer(outside))) <= {"FAQ-DRM-001"}
+    assert len(found(client.post("/api/suggest?k=50", json=ticket, headers=_bearer(staff)))) > 1
+    internal_id = next(a for a in build.articles if a != "FAQ-DRM-001")
+    assert client.get(f"/api/articles/{internal_id}", headers=_bearer(outside)).status_code == 404   # as unknown
+    assert client.get(f"/api/articles/{internal_id}", headers=_bearer(staff)).status_code == 200
+    assert client.get("/api/articles/FAQ-DRM-001", headers=_bearer(outside)).status_code == 200
+    for path in ("/", "/kb-corpus.json", "/search/search_index.json"):
+        assert client.get(path, headers=_bearer(outside)).status_code == 403, path
+    assert client.get("/kb-corpus.json", headers=_bearer(staff)).status_code == 200

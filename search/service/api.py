@@ -62,8 +62,9 @@ def _store_call(fn, *args):
         raise ApiError(503, "database_unavailable", str(exc), {"Retry-After": "5"}) from None
 
 
-def search_body(state, args, client: str | None) -> dict:
-    """The JSON body of ``GET /api/search?<args>`` from ``client`` (its address), or ``ApiError``.
+def search_body(state, args, client: str | None, hidden: frozenset[str] = frozenset()) -> dict:
+    """The JSON body of ``GET /api/search?<args>`` from ``client`` (its address), or ``ApiError``;
+    articles of the ``hidden`` audiences are left out (policy.hidden_audiences of the caller).
     Flask's request cycle is skipped for GET (``fast_search.py``), so nothing here may use
     ``request`` or ``current_app``."""
     guard.rate_limit(state, client or "unknown")
@@ -76,7 +77,8 @@ def search_body(state, args, client: str | None) -> dict:
     k = _int_param(args, "k", 10, 1, 50)
     try:
         response = _searcher(state).search(q, k=k, mode=args.get("mode", "hybrid"), area=args.get("area") or None,
-                                           type=args.get("type") or None, tag=args.get("tag") or None)
+                                           type=args.get("type") or None, tag=args.get("tag") or None,
+                                           hidden_audiences=hidden)
     except QueryError as exc:
         raise ApiError(400, "invalid_parameter", str(exc)) from None
     return response.to_json()
@@ -84,7 +86,7 @@ def search_body(state, args, client: str | None) -> dict:
 
 @bp.get("/api/search")
 def search():   # GET is answered by fast_search.FastSearch before Flask routes it (HEAD and debug mode come here)
-    return jsonify(search_body(_state(), request.args, guard.client_address()))
+    return jsonify(search_body(_state(), request.args, guard.client_address(), policy.hidden_audiences(policy.current())))
 
 
 def _json_object(expected: str) -> dict:
@@ -135,7 +137,8 @@ def suggest():
     ticket = ticket_query(body, subject)
     cleaned = ticket.cleaned
     searcher = _searcher(_state())  # one searcher for the whole request: chunk numbers belong to its build
-    response = searcher.search(ticket.query, k=k, focus=ticket.focus)
+    response = searcher.search(ticket.query, k=k, focus=ticket.focus,
+                               hidden_audiences=policy.hidden_audiences(policy.current()))
     request_id = uuid.uuid4().hex
     suggestions = []
     for rank, r in enumerate(response.results, 1):
@@ -159,7 +162,7 @@ def suggest():
 def article(article_id: str):
     build = _searcher(_state()).build
     meta = build.articles.get(article_id)
-    if meta is None:
+    if meta is None or (meta.get("audience") or "internal") in policy.hidden_audiences(policy.current()):
         raise ApiError(404, "unknown_article", f"no article with id {article_id!r}")
     sections, seen = [], set()
     for chunk in build.chunks:

@@ -34,8 +34,8 @@ class FastSearch:
         status, headers = 200, []
         try:
             client = request.remote_addr or "unknown"
-            policy.check(self.app, request, "api.search", client)   # the same policy point as every other request
-            body = api.search_body(self.app.extensions["kb"], request.args, client)
+            principal = policy.check(self.app, request, "api.search", client)   # the one policy point
+            body = api.search_body(self.app.extensions["kb"], request.args, client, policy.hidden_audiences(principal))
         except errors.ApiError as exc:
             status, headers, body = exc.status, list(exc.headers.items()), errors.error_body(exc.code, exc.message)
         except Exception:  # noqa: BLE001 - like the app's handler: logged, never a stack trace to the client

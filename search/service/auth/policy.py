@@ -18,25 +18,31 @@ import logging
 from flask import Flask, g, redirect, request, url_for
 
 from search.service.auth import audit, sessions, tokens
-from search.service.auth.principals import LOCAL, Principal, expand, is_loopback
+from search.service.auth.principals import LOCAL, STAFF_ONLY, Principal, expand, is_loopback
 from search.service.errors import ApiError
 
 log = logging.getLogger(__name__)
 AUTH_FAILURES_PER_MINUTE = 10
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-LEGACY_SCOPES = expand({"read", "suggest", "links:write"})
+LEGACY_SCOPES = expand({"read", "internal", "suggest", "links:write"})
 PUBLIC = None
 # endpoint → the scope it needs (PUBLIC: none). Anything not listed (a 404 included) needs "read".
 REQUIRED = {
     "api.healthz": PUBLIC, "api.readyz": PUBLIC, "auth.login": PUBLIC, "auth.callback": PUBLIC,
     "auth.logout": PUBLIC, "auth.whoami": PUBLIC,
-    "api.search": "read", "api.article": "read", "api.openapi": "read", "site.page": "read",
+    # the built site carries internal text everywhere (pages, search_index.json, kb-corpus.json): staff only
+    "api.search": "read", "api.article": "read", "api.openapi": "read", "site.page": "internal",
     "api.suggest": "suggest", "api.list_links": "links:read", "api.add_link": "links:write",
     "api.delete_link": "links:write", "api.reports": "reports", "erasure.erase_ticket": "admin",
 }
 # endpoint → audit action of a write
 AUDITED = {"api.suggest": "suggest", "api.add_link": "link.create", "api.delete_link": "link.delete",
            "erasure.erase_ticket": "ticket.erase"}   # never with the ticket id: erasure must not leave it here
+
+
+def hidden_audiences(principal: Principal | None) -> frozenset[str]:
+    """The article audiences ``principal`` may not see (search, suggest, articles API)."""
+    return frozenset() if principal is None or principal.allows("internal") else STAFF_ONLY
 
 
 def required_scope(endpoint: str | None) -> str | None:

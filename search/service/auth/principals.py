@@ -1,6 +1,8 @@
 """Principals, scopes and roles: what an authenticated caller may do. No Flask here.
 
-Scopes (API tokens carry them; roles map to them): ``read`` (site, search, articles), ``suggest``
+Scopes (API tokens carry them; roles map to them): ``read`` (search, articles), ``internal`` (the
+staff site and ``audience: internal`` articles, which search, suggest and the articles API leave out
+without it; an article that declares no audience counts as internal), ``suggest``
 (the ticket assistant; records suggestions), ``links:read`` (ticket ids of links), ``links:write``
 (link, unlink; implies ``links:read``), ``reports`` (the report with its knowledge-gap ticket ids),
 ``admin`` (implies every scope).
@@ -10,11 +12,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-SCOPES = ("read", "suggest", "links:read", "links:write", "reports", "admin")
+SCOPES = ("read", "internal", "suggest", "links:read", "links:write", "reports", "admin")
 IMPLIED = {"admin": frozenset(SCOPES), "links:write": frozenset({"links:write", "links:read"})}
 ROLES = ("reader", "agent", "editor", "admin")
-_AGENT = frozenset({"read", "suggest", "links:read", "links:write"})
-ROLE_SCOPES = {"reader": frozenset({"read"}), "agent": _AGENT, "editor": _AGENT, "admin": frozenset(SCOPES)}
+_AGENT = frozenset({"read", "internal", "suggest", "links:read", "links:write"})
+ROLE_SCOPES = {"reader": frozenset({"read", "internal"}), "agent": _AGENT, "editor": _AGENT, "admin": frozenset(SCOPES)}
+STAFF_ONLY = frozenset({"internal"})   # audiences only principals with the scope 'internal' may see
 AUTH_MODES = ("none", "oidc", "proxy")
 LOOPBACK_NAMES = ("localhost",)
 
