@@ -92,13 +92,23 @@ def upgrade(engine: Engine, url: str) -> tuple[str | None, str]:
 
 
 def ensure_current(engine: Engine, url: str) -> Status:
-    """Create a new, empty database at the newest revision; refuse one at an older revision."""
+    """Create a new, empty database at the newest revision; refuse one at an older revision.
+
+    Decided under the migration lock: a process that finds the database half-made (another one is
+    creating it right now: tables, but no revision yet) waits for it instead of calling it old."""
     found = status(engine)
     if found.up_to_date:
         return found
-    if found.empty:
-        upgrade(engine, url)
-        return status(engine)
+    try:
+        with _one_migrator(engine, url) as connection:
+            found = _status(connection)
+            if found.empty:
+                command.upgrade(_config(connection), "head")
+                return _status(connection)
+    except sa.exc.SQLAlchemyError as exc:
+        raise DatabaseError(f"database {describe(url)}: {_reason(exc)}") from None
+    if found.up_to_date:
+        return found
     if found.current is not None and found.current not in _known_revisions():
         raise DatabaseError(f"database {describe(url)} is at revision {found.current}, newer than this version "
                             f"of kb knows (newest {found.head}); run the newer version, or restore a backup")
