@@ -23,6 +23,25 @@ def test_api_conforms_to_its_openapi(app):
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def check(case):
-            case.call_and_validate(headers=AUTH)
+            case.call_and_validate(headers=AUTH, excluded_checks=_excluded(case))
 
         check()
+
+
+
+def _excluded(case) -> list:
+    """schemathesis 4.32 generates, in its positive mode, ticket ids and agents holding characters the
+    spec's pattern excludes (control and format characters such as U+0083: the pattern is compiled and
+    obeyed by hypothesis' from_regex, yet such values come through), and the API rightly refuses them
+    with 400. Only for the two writes that take those fields, and only for a value that fails the spec's
+    own pattern, is the "schema-valid data accepted" check left out; every other check still runs."""
+    import re
+
+    from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+    from search.service.openapi import AGENT, TICKET_ID
+
+    body = case.body if isinstance(case.body, dict) else {}
+    values = [(body.get("ticket_id"), TICKET_ID), (body.get("agent"), AGENT)]
+    against = any(isinstance(v, str) and not re.search(schema["pattern"], v) for v, schema in values)
+    return [positive_data_acceptance] if against else []

@@ -55,8 +55,8 @@ def test_keep_alive_connection_back_to_back_pipelined_and_after_idle(server):
     assert conn.sock is sock   # one connection throughout
     conn.close()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 2
-                    + b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n" * 2
+                    + b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         data = b""
         while chunk := raw.recv(65536):
             data += chunk

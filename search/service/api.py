@@ -101,12 +101,12 @@ def _json_object(expected: str) -> dict:
     return data
 
 
-def _ticket_id(value: str, where: str = "field", pattern: bool = True) -> str:
-    """The canonical ticket id (ticket_ids.py) of a body field or a query parameter, or a 400 naming it."""
+def _ticket_id(value: str) -> str:
+    """The canonical ticket id (ticket_ids.py) of a body field, or a 400 naming it."""
     try:
-        return canonical_ticket_id(value, _state().settings.ticket_id_pattern if pattern else "")
+        return canonical_ticket_id(value, _state().settings.ticket_id_pattern)
     except InvalidId as exc:
-        raise ApiError(400, f"invalid_{where}", f"{where} 'ticket_id': {exc}") from None
+        raise ApiError(400, "invalid_field", f"field 'ticket_id': {exc}") from None
 
 
 def _ticket_from_request() -> tuple[str | None, str, str]:
@@ -187,9 +187,11 @@ def _link_body() -> dict:
             raise ApiError(400, "invalid_field", f"field '{name}': a non-empty string of at most {MAX_ID} characters, no NUL")
         out[name] = value
     out["ticket_id"] = _ticket_id(out["ticket_id"])
-    if "agent" in out:   # ignored (the link's agent is the authenticated caller), but a hostile value is still a 400
+    if "agent" in out:   # ignored (the link's agent is the authenticated caller); a hostile value is still a 400
+        agent = out.pop("agent")
         try:
-            canonical_text(out.pop("agent"))
+            if agent.strip():
+                canonical_text(agent)
         except InvalidId as exc:
             raise ApiError(400, "invalid_field", f"field 'agent': {exc}") from None
     out.setdefault("anchor", "")
@@ -221,7 +223,10 @@ def list_links():
     if "\x00" in (ticket_id or "") + (article_id or ""):   # PostgreSQL text cannot hold NUL: no such link anywhere
         raise ApiError(400, "invalid_parameter", "parameters 'ticket_id' and 'article_id' must not contain NUL")
     if ticket_id:   # canonical, as stored: ＺＤ-7 finds ZD-7's links (no pattern: older links stay reachable)
-        ticket_id = _ticket_id(ticket_id, "parameter", pattern=False)
+        try:
+            ticket_id = canonical_ticket_id(ticket_id)
+        except InvalidId:   # (a control character, blank): no ticket can have that id
+            return jsonify({"links": []})
     links = _store_call(_state().store.links, ticket_id or None, article_id or None, limit, bool(ticket_id or article_id))
     return jsonify({"links": [link.to_json() for link in links]})
 

@@ -1,6 +1,8 @@
 """OpenAPI 3.0 description of every endpoint, parameter, response and error (pinned by tests)."""
 from __future__ import annotations
 
+from search.service.ticket_ids import REFUSED_CLASS
+
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -50,9 +52,18 @@ SUGGESTION = {"type": "object", "required": ["rank", "article_id", "title", "url
                                  "identifiers": {"type": "array", "items": {"type": "string"}},
                                  "lanes": {"type": "array", "items": {"type": "string"}},
                                  "sentence": {"type": "string"}}}}}
-SHORT = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"}  # not blank, no NUL
+# not blank as Python's str.strip sees it (which, unlike a JSON-schema \s, also strips U+001C–U+001F and U+0085)
+NOT_SPACE = "[^\\s\\u001c-\\u001f\\u0085]"
+SHORT = {"type": "string", "minLength": 1, "maxLength": 128,
+         "pattern": "^[^\\u0000]*[^\\s\\u001c-\\u001f\\u0085\\u0000][^\\u0000]*$"}  # not blank, no NUL
 NO_NUL = "^[^\\u0000]*$"   # PostgreSQL text cannot hold NUL: refused with 400
+# ticket ids and agents: no control, format (zero-width, bidi) or surrogate character; stored canonical (NFKC, stripped)
+TICKET_ID = {"type": "string", "minLength": 1, "maxLength": 128,
+             "pattern": f"^[^{REFUSED_CLASS}]*[^\\s{REFUSED_CLASS}][^{REFUSED_CLASS}]*$"}
+AGENT = {"type": "string", "maxLength": 128, "nullable": True, "pattern": f"^[^{REFUSED_CLASS}]*$"}
 BEARER = [{"bearer": []}]
+FORBIDDEN = "Not allowed: the caller lacks the scope, or a cookie-signed write lacks X-CSRF-Token"
+CROSS_SITE = "a cross-site request (Sec-Fetch-Site other than same-origin/none, or another Origin)"
 
 
 def spec(areas: list[str] | None = None) -> dict:
@@ -70,7 +81,7 @@ def spec(areas: list[str] | None = None) -> dict:
         "paths": {
             "/api/search": {"get": {
                 "summary": "Hybrid section-level search", "parameters": [
-                    _q("q", {"type": "string", "minLength": 1, "maxLength": 512, "pattern": "\\S"}, "Query text or identifier", True),
+                    _q("q", {"type": "string", "minLength": 1, "maxLength": 512, "pattern": NOT_SPACE}, "Query text or identifier", True),
                     _q("area", {"type": "string", "enum": ["", *areas]} if areas else {"type": "string"},
                        "Service area filter (areas of the served index; empty = all)"),
                     _q("type", {"type": "string", "enum": ["", "runbook", "faq", "reference"]},
@@ -84,9 +95,8 @@ def spec(areas: list[str] | None = None) -> dict:
                 "parameters": [_q("k", {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}, "Suggestions")],
                 "requestBody": {"required": True, "content": {
                     "application/json": {"schema": {"type": "object", "required": ["body"], "properties": {
-                        "ticket_id": dict(SHORT, nullable=True), "subject": {"type": "string", "maxLength": 1000, "nullable": True},
-                        "body": {"type": "string", "minLength": 1, "maxLength": 20000, "pattern": "\\S"}}}},
-                    "text/plain": {"schema": {"type": "string", "minLength": 1, "maxLength": 20000, "pattern": "\\S"}}}},
+                        "ticket_id": dict(TICKET_ID, nullable=True), "subject": {"type": "string", "maxLength": 1000, "nullable": True},
+                        "body": {"type": "string", "minLength": 1, "maxLength": 20000, "pattern": NOT_SPACE}}}}}},
                 "responses": {"200": _json({"type": "object", "required": ["request_id", "confident", "suggestions", "cleaned"],
                                             "properties": {"request_id": {"type": "string"},
                                                            "ticket_id": {"type": "string", "nullable": True},
@@ -94,37 +104,44 @@ def spec(areas: list[str] | None = None) -> dict:
                                                            "no_confident_match": {"type": "boolean"},
                                                            "cleaned": OBJ, "build_id": {"type": "string"},
                                                            "suggestions": {"type": "array", "items": SUGGESTION}}}),
-                              "413": _err("Body larger than 64 KB"), **common}}},
+                              "403": _err(CROSS_SITE), "413": _err("Body larger than 64 KB"),
+                              "415": _err("Content-Type is not application/json"), **common}}},
             "/api/articles/{article_id}": {"get": {
                 "summary": "Article metadata, sections and the number of linked tickets",
                 "parameters": [{"name": "article_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": _json(OBJ), "404": _err("Unknown article id"), "503": common["503"]}}},
+                "responses": {"200": _json(OBJ), "404": _err("Unknown article id"), "429": common["429"],
+                              "503": common["503"]}}},
             "/api/links": {
                 "get": {"summary": "Links of a ticket and/or an article (oldest first); without either, the newest links",
                         "parameters": [
-                    _q("ticket_id", {"type": "string", "pattern": NO_NUL}, "Ticket id"),
+                    _q("ticket_id", {"type": "string", "pattern": NO_NUL},
+                       "Ticket id, canonicalised like a stored one (an id that cannot be stored has no links)"),
                     _q("article_id", {"type": "string", "pattern": NO_NUL}, "Article id"),
                     _q("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 100}, "At most this many")],
                     "responses": {"200": _json({"type": "object", "required": ["links"], "properties": {
-                        "links": {"type": "array", "items": LINK}}}), "400": common["400"], "503": common["503"]}},
+                        "links": {"type": "array", "items": LINK}}}), "400": common["400"], "429": common["429"],
+                        "503": common["503"]}},
                 "post": {"summary": "Link an article (section) to a ticket; idempotent on (ticket_id, article_id, anchor)",
                          "security": BEARER,
                          "requestBody": {"required": True, "content": {"application/json": {"schema": {
                              "type": "object", "required": ["ticket_id", "article_id"], "properties": {
-                                 "ticket_id": SHORT, "article_id": SHORT,
+                                 "ticket_id": TICKET_ID, "article_id": SHORT,
                                  "anchor": {"type": "string", "maxLength": 128, "nullable": True, "pattern": NO_NUL},
                                  "source": {"type": "string", "enum": ["suggested", "searched", "manual"], "nullable": True},
-                                 "agent": {"type": "string", "nullable": True, "deprecated": True,
-                                           "description": "ignored: the link's agent is the authenticated caller"}}}}}},
+                                 "agent": dict(AGENT, deprecated=True,
+                                               description="ignored: the link's agent is the authenticated caller")}}}}},
                          "responses": {"201": _json(LINK, "Created"), "200": _json(LINK, "Already linked"),
                                        "400": common["400"], "401": _err("Missing or wrong bearer token"),
-                                       "403": _err("Not allowed: the caller lacks the scope, or a cookie-signed write lacks X-CSRF-Token"), "404": _err("Unknown article id"),
-                                       "413": _err("Body larger than 64 KB"), "503": common["503"]}}},
+                                       "403": _err(FORBIDDEN + ", or " + CROSS_SITE),
+                                       "404": _err("Unknown article id"), "413": _err("Body larger than 64 KB"),
+                                       "415": _err("Content-Type is not application/json"), "429": common["429"],
+                                       "503": common["503"]}}},
             "/api/links/{link_id}": {"delete": {
                 "summary": "Delete a link", "security": BEARER,
                 "parameters": [{"name": "link_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
                 "responses": {"204": {"description": "Deleted"}, "401": _err("Missing or wrong bearer token"),
-                              "403": _err("Not allowed: the caller lacks the scope, or a cookie-signed write lacks X-CSRF-Token"), "404": _err("Unknown link id"), "503": common["503"]}}},
+                              "403": _err(FORBIDDEN + ", or " + CROSS_SITE), "404": _err("Unknown link id"),
+                              "429": common["429"], "503": common["503"]}}},
             "/api/tickets/{ticket_id}": {"delete": {
                 "summary": "Erase everything stored about a ticket (scope admin; audited without the id)",
                 "security": BEARER,
@@ -134,12 +151,14 @@ def spec(areas: list[str] | None = None) -> dict:
                                   "type": "object", "properties": {k: {"type": "integer"} for k in
                                                                    ("links", "suggestions", "suggested_tickets")}}}}),
                               "400": common["400"], "401": _err("Missing or wrong bearer token"),
-                              "403": _err("Not allowed: erasure needs the scope admin"), "503": common["503"]}}},
+                              "403": _err("Not allowed: erasure needs the scope admin"), "429": common["429"],
+                              "503": common["503"]}}},
             "/api/reports": {"get": {"summary": "Articles that resolve tickets, suggestion uptake, knowledge gaps",
-                                     "responses": {"200": _json(OBJ), "503": common["503"]}}},
-            "/healthz": {"get": {"summary": "Process alive", "responses": {"200": _json(OBJ)}}},
+                                     "responses": {"200": _json(OBJ), "429": common["429"], "503": common["503"]}}},
+            "/healthz": {"get": {"summary": "Process alive", "responses": {"200": _json(OBJ), "429": common["429"]}}},
             "/readyz": {"get": {"summary": "Index loaded and database reachable",
-                                "responses": {"200": _json(READY), "503": _err("Not ready (the message says why)")}}},
-            "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": _json(OBJ)}}},
+                                "responses": {"200": _json(READY), "429": common["429"],
+                                              "503": _err("Not ready (the message says why)")}}},
+            "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": _json(OBJ), "429": common["429"]}}},
         },
     }
