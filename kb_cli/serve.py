@@ -7,11 +7,13 @@ import click
 def _gunicorn_app(settings, threads: int):
     from gunicorn.app.base import BaseApplication
 
+    from kb_cli.gunicorn_worker import WORKER_CONNECTIONS
+
     class KBApplication(BaseApplication):
         def load_config(self):
             options = {"bind": f"{settings.host}:{settings.port}", "workers": settings.workers,
                        "worker_class": "kb_cli.gunicorn_worker.KeepAliveThreadWorker",   # gthread, see there
-                       "threads": threads, "timeout": 60, "graceful_timeout": 20, "keepalive": 5,
+                       "threads": threads, "worker_connections": WORKER_CONNECTIONS, "timeout": 60, "graceful_timeout": 20, "keepalive": 5,
                        "accesslog": None, "errorlog": "-", "loglevel": "info", "proc_name": "kb-serve",
                        "control_socket_disable": True}
             for key, value in options.items():

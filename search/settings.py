@@ -6,6 +6,7 @@ Precedence: defaults < config file (TOML, ``kb.toml`` or ``--config``) < ``KB_*`
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ SETTINGS: tuple[Setting, ...] = (
             "empty means localhost, 127.0.0.1, ::1 and the 'host' setting"),
     Setting("ticket_id_pattern", "", "Regular expression every (canonical) ticket id must match in full; empty allows any"),
     Setting("reload_interval", 2.0, "Seconds between checks for a newly published index build (0 = never)", (0, 3600)),
+    Setting("trusted_proxies", (), "Addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated)"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -96,6 +98,7 @@ class Settings:
     allowed_hosts: str = ""
     ticket_id_pattern: str = ""
     reload_interval: float = 2.0
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def index_path(self) -> Path:
@@ -118,6 +121,8 @@ class Settings:
 
 def _coerce(name: str, value: object, source: str) -> object:
     default = _BY_NAME[name].default
+    if isinstance(default, tuple):
+        return _networks(name, value, source)
     try:
         if isinstance(default, bool):
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
@@ -134,6 +139,22 @@ def _coerce(name: str, value: object, source: str) -> object:
     if bounds and not bounds[0] <= number <= bounds[1]:   # also refuses NaN
         raise SettingsError(f"setting '{name}' from {source}: {value!r} is outside {bounds[0]:g}..{bounds[1]:g}")
     return number
+
+
+def _networks(name: str, value: object, source: str) -> tuple[str, ...]:
+    """A list of IP addresses / CIDR networks: a TOML list or a comma-separated string."""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    networks = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(text, strict=False)))
+        except ValueError:
+            raise SettingsError(f"setting '{name}' from {source}: {text!r} is not an IP address or CIDR network "
+                                "(e.g. 127.0.0.1, 10.0.0.0/8, ::1)") from None
+    return tuple(networks)
 
 
 def load_settings(config_file: str | None = None, overrides: dict | None = None,

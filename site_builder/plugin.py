@@ -8,6 +8,7 @@ problem; ``on_post_build`` writes the stable-id pages and the corpus export.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 from importlib import resources
@@ -25,9 +26,11 @@ from site_builder.schema import SERVICE_AREAS, Article
 from site_builder.validate import validate_file
 
 log = logging.getLogger("kb.site_builder")  # outside "mkdocs.*": review warnings don't fail --strict
-ASSETS = ("kb.css", "redirect.js", "auth.js", "search.js", "assistant.js")
+ASSETS = ("kb.css", "redirect.js", "auth.js", "common.js", "search.js", "assistant.js", "article.js")
+SCRIPTS = ("auth.js", "common.js", "search.js", "assistant.js", "article.js")   # in this order: auth.js, then common.js
 ASSISTANT_PAGE = """---
 title: Ticket assistant
+hide: [navigation, toc]
 ---
 
 Paste a customer ticket: the search service suggests the sections that answer it, says why each
@@ -55,7 +58,7 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         self.anchors: dict[str, set[str]] = {}
         self.sections: dict[str, list[export.Section]] = {}
         config.extra_css.append("assets/kb/kb.css")
-        config.extra_javascript.extend(["assets/kb/auth.js", "assets/kb/search.js", "assets/kb/assistant.js"])
+        config.extra_javascript.extend(f"assets/kb/{name}" for name in SCRIPTS)
         config.theme.dirs.insert(0, str(resources.files("site_builder").joinpath("overrides")))
         config.extra["kb_areas"] = dict(SERVICE_AREAS)
         return config
@@ -76,6 +79,7 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         for file in files.documentation_pages():
             self._read(file, config)
         arts = list(self.articles.values())
+        self.code_anchors = pages.code_anchors(arts)
         self.problems.extend(checks.check_collection(arts, {a.src_path: self._display(config, a.src_path) for a in arts}))
         for art in arts:
             if art.review_overdue(self.today):
@@ -131,7 +135,18 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
             target = files.get_file_from_path(by_id[rel].src_path) if rel in by_id else None
             if target:
                 related[rel] = (get_relative_url(target.url, page.url), by_id[rel].title)
-        return pages.metadata_header(art, self.today, related) + html
+        return pages.metadata_header(art, self.today, related, self._header_links(page, config, files)) + html
+
+    def _header_links(self, page, config, files: Files) -> pages.HeaderLinks:
+        def url_of(src: str) -> str:
+            target = files.get_file_from_path(src)
+            return get_relative_url(target.url, page.url) if target else ""
+
+        history = ""
+        if config.repo_url and page.edit_url:   # GitHub/GitLab style: …/edit/<branch>/<path> → …/commits/<branch>/<path>
+            history = page.edit_url.replace("/edit/", "/commits/", 1).replace("/-/edit/", "/-/commits/", 1)
+        return pages.HeaderLinks(error_codes=url_of("error-codes.md"), code_anchors=self.code_anchors,
+                                 tags=url_of("tags.md"), edit=page.edit_url or "", history=history)
 
     def on_env(self, env, config, files: Files):
         known = links.LinkTargets(
@@ -159,6 +174,8 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
                 fh.write(redirects.redirect_page(art.id, art.title, target, script))
             if art.status != "archived":
                 records.append(export.article_record(art, url, stable, self.sections.get(src, []), self.today))
+        with open(os.path.join(config.site_dir, "assets", "kb", "ids.json"), "w", encoding="utf-8") as fh:
+            json.dump(sorted(a.id for a in self.articles.values()), fh)   # the 404 page resolves /id/<id>/ in any case
         built_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
         with open(os.path.join(config.site_dir, self.config.export_name), "w", encoding="utf-8") as fh:
             fh.write(export.export_document(records, built_at))

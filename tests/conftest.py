@@ -103,9 +103,10 @@ def get_json(url: str, timeout: float = 10.0) -> tuple[int, dict]:
 
 @contextlib.contextmanager
 def running_server(settings, data_dir: Path, index_root: Path, token: str = "t", workers: int = 2,
-                   extra_env: dict | None = None, port: int | None = None):
+                   extra_env: dict | None = None, processes: list | None = None, port: int | None = None):
     """`kb serve` (gunicorn) on ``port`` (default: a free one) of 127.0.0.1 until the block ends; yields
-    the base URL. ``extra_env`` adds or overrides KB_* settings."""
+    the base URL. ``extra_env`` adds or overrides KB_* settings. ``processes``, if given, receives the
+    server's Popen: a test that kills the server itself (``os.killpg(proc.pid, …)``) must pass it."""
     import os
     import signal
     import subprocess
@@ -122,6 +123,8 @@ def running_server(settings, data_dir: Path, index_root: Path, token: str = "t",
     proc = subprocess.Popen([sys.executable, "-m", "kb_cli.main", "serve", "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    if processes is not None:
+        processes.append(proc)
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -135,7 +138,7 @@ def running_server(settings, data_dir: Path, index_root: Path, token: str = "t",
                 pytest.fail("server did not become ready: " + log_path.read_text(errors="replace")[-3000:])
             time.sleep(0.2)
         yield base
-        if proc.poll() is not None:
+        if proc.poll() is not None and processes is None:
             pytest.fail(f"the server exited during the test (code {proc.returncode}): "
                         + log_path.read_text(errors="replace")[-3000:])
     finally:
@@ -147,3 +150,6 @@ def running_server(settings, data_dir: Path, index_root: Path, token: str = "t",
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
+
+
+from tests.pg_server import postgres_server  # noqa: E402,F401  (the session's PostgreSQL server fixture)

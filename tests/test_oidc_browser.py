@@ -19,7 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import ROOT, free_port, get_json, running_server
-from tests.test_browser import CHROMEDRIVER, CHROMIUM, _open_search, _wait
+from tests import browser_kit as kit
+from tests.browser_kit import CHROMEDRIVER, CHROMIUM
+from tests.browser_kit import wait as _wait
 
 PROVIDER_DIR = ROOT / "tests" / "oidc_provider"
 ACCOUNTS = {"ana": {"groups": ["support"]}, "root": {"groups": ["kb-admins"]}}
@@ -148,24 +150,23 @@ def test_log_in_search_link_unlink_log_out(browser, real_settings, tmp_path_fact
         cookie = browser.get_cookie("kb_session")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]   # http here: not Secure
 
-        _open_search(browser).send_keys("manifestLoadError")                  # search, with the session cookie
+        kit.open_search(browser, "manifestLoadError")                         # search, with the session cookie
         _wait(browser, lambda d: "FAQ-PLAYER-001" in d.find_element(By.CSS_SELECTOR, "[data-kb-results]").text)
 
-        browser.get(base + "/assistant/")
-        browser.find_element(By.CSS_SELECTOR, "input[name=ticket_id]").send_keys("ZD-4242")
-        browser.find_element(By.CSS_SELECTOR, "textarea[name=body]").send_keys(
-            "Hi,\nour Chrome users get shaka error 6007 when starting protected videos.\nThanks, Tom")
-        browser.find_element(By.CSS_SELECTOR, "[data-kb-assistant-form] button").click()
-        item = _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-kb-suggestion]"))[0]
-        assert item.get_attribute("data-kb-suggestion") == "FAQ-DRM-001"
-        item.find_element(By.CSS_SELECTOR, "[data-kb-link]").click()           # no token asked: the session
-        _wait(browser, lambda d: "Linked" in item.find_element(By.CSS_SELECTOR, "[data-kb-link]").text)
+        kit.load(browser, base + "/assistant/")
+        kit.ask_assistant(browser, "ZD-4242")
+        card = browser.find_element(By.CSS_SELECTOR, "[data-kb-suggestion='FAQ-DRM-001']")
+        assert not browser.find_element(By.CSS_SELECTOR, "input[name=api_token]").is_displayed()   # no token: the login
+        outcome = lambda d: card.find_element(By.CSS_SELECTOR, ".kb-card__outcome").text   # noqa: E731
+        _wait(browser, lambda d: card.find_element(By.CSS_SELECTOR, "[data-kb-link]").is_displayed())
+        card.find_element(By.CSS_SELECTOR, "[data-kb-link]").click()          # link
+        _wait(browser, lambda d: outcome(d) == "Linked to ZD-4242.")
         links = json.loads(_page_fetch(browser, "/api/links?ticket_id=ZD-4242")["body"])["links"]
         assert [(l["article_id"], l["agent"]) for l in links] == [("FAQ-DRM-001", "ana")]
-
         forged = _page_fetch(browser, f"/api/links/{links[0]['id']}", "DELETE", raw=True)   # no CSRF token
         assert forged["status"] == 403 and "csrf_token_missing" in forged["body"]
-        assert _page_fetch(browser, f"/api/links/{links[0]['id']}", "DELETE")["status"] == 204   # unlink
+        card.find_element(By.CSS_SELECTOR, "[data-kb-link]").click()          # unlink, from the same button
+        _wait(browser, lambda d: outcome(d) == "Unlinked from ZD-4242.")
         assert json.loads(_page_fetch(browser, "/api/links?ticket_id=ZD-4242")["body"])["links"] == []
         assert _page_fetch(browser, "/api/reports")["status"] == 403            # an agent, not an admin
 

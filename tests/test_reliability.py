@@ -109,7 +109,7 @@ def test_bad_new_build_is_rejected_once_and_the_previous_keeps_serving(real_sett
     _publish_copy(root, good, "29990101T000000000001-good00")
     assert holder.refresh() is True
     assert client.get("/readyz").get_json() == {"status": "ready", "build_id": "29990101T000000000001-good00",
-                                                "chunks": len(holder.searcher.build.chunks)}
+                                                "chunks": len(holder.searcher.build.chunks), "writes_enabled": True}
 
 
 def test_cold_start_without_a_valid_build_is_not_ready_with_one_message(real_settings, real_searcher, tmp_path,

@@ -15,6 +15,7 @@ from search.encoder import Encoder
 from search.service import api, db, erase_api, errors, guard, site
 from search.service.auth import policy
 from search.service.auth.principals import check_auth_setting
+from search.service.client_address import TrustedProxies
 from search.service.fast_search import FastSearch
 from search.service.holder import IndexHolder
 from search.service.json_provider import FastJSONProvider
@@ -70,4 +71,6 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     app.register_blueprint(site.bp)
     app.after_request(site.add_security_headers)
     app.wsgi_app = guard.Guard(app, FastSearch(app))
+    if settings.trusted_proxies:   # outermost: the rate limiter, the policy point and the logs see the client
+        app.wsgi_app = TrustedProxies(app.wsgi_app, settings.trusted_proxies)
     return app

@@ -248,6 +248,13 @@ def healthz():
     return jsonify({"status": "ok"})
 
 
+def _may_write() -> bool:
+    """Whether the caller may link (the signed-in user, auth none's local user, a token), or could with
+    the legacy shared token typed into the assistant."""
+    principal = policy.current()
+    return bool(_state().settings.api_token) or (principal is not None and principal.allows("links:write"))
+
+
 @bp.get("/readyz")
 def readyz():
     holder = _state().holder
@@ -257,7 +264,8 @@ def readyz():
         _state().store.ping()
     except (StoreBusy, StoreError) as exc:
         raise ApiError(503, "not_ready", f"links database unreachable: {exc}", {"Retry-After": "5"}) from None
-    body = {"status": "ready", "build_id": holder.searcher.build.build_id, "chunks": len(holder.searcher.build.chunks)}
+    body = {"status": "ready", "build_id": holder.searcher.build.build_id, "chunks": len(holder.searcher.build.chunks),
+            "writes_enabled": _may_write()}   # the site shows link buttons only then
     if holder.error:  # a newer build was rejected: still serving this one, say why (no server paths)
         body["warning"] = holder.public_error
     return jsonify(body)

@@ -22,6 +22,7 @@ OBJ = {"type": "object"}
 READY = {"type": "object", "required": ["status", "build_id", "chunks"],
          "properties": {"status": {"type": "string", "enum": ["ready"]}, "build_id": {"type": "string"},
                         "chunks": {"type": "integer"},
+                        "writes_enabled": {"type": "boolean", "description": "whether link writes are accepted (api_token set)"},
                         "warning": {"type": "string", "description": "why a newer published build is not served"}}}
 SECTION_HIT = {"type": "object", "required": ["anchor", "heading", "url", "score", "lanes", "identifiers", "snippet"],
                "properties": {"chunk": {"type": "integer"}, "anchor": {"type": "string"}, "heading": {"type": "string"},

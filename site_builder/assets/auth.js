@@ -20,9 +20,11 @@
     return plainFetch(input, init);
   };
 
+  var resolveReady;
   window.kbAuth = {
     signedIn: function () { return !!(me && me.authenticated); },   // a login session, or auth none's local user
-    user: function () { return me && me.user; }
+    user: function () { return me && me.user; },
+    ready: new Promise(function (resolve) { resolveReady = resolve; })   // settles once whoami answered (or failed)
   };
 
   function show() {
@@ -45,7 +47,8 @@
     .then(function (resp) { return resp.ok ? resp.json() : null; })
     .then(function (body) {
       me = body;
+      resolveReady();
       if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", show); else show();
     })
-    .catch(function () { /* no service behind this site: nothing to show */ });
+    .catch(function () { resolveReady(); /* no service behind this site: nothing to show */ });
 })();
