@@ -21,7 +21,7 @@ from search.service import db
 from search.service.db.tables import metadata
 from search.service.links import open_store
 from tests.conftest import free_port
-from tests.test_links_postgres import pg_url, postgres_server  # noqa: F401 - fixtures
+from tests.test_links_postgres import pg_url  # noqa: F401 - fixture (postgres_server comes from conftest)
 
 # The DDL before migrations (search/service/links.py at 3b989ef), as every existing database has it.
 LEGACY_DDL = {

@@ -13,7 +13,7 @@ from search.service import db
 from search.service.auth import audit
 from search.service.links import open_store
 from tests.test_access import _bearer, _make, _token
-from tests.test_links_postgres import pg_url, postgres_server  # noqa: F401 - fixtures
+from tests.test_links_postgres import pg_url  # noqa: F401 - fixture (postgres_server comes from conftest)
 
 
 def _writes(store, tickets) -> None:
@@ -48,7 +48,7 @@ def two_urls(request, tmp_path):
 
 
 @pytest.mark.slow
-def test_erasure_leaves_no_trace_and_exact_aggregates(two_urls, postgres_server, request):  # noqa: F811
+def test_erasure_leaves_no_trace_and_exact_aggregates(two_urls, postgres_server, request):
     url, twin = two_urls
     if twin.startswith("postgresql"):
         import psycopg
