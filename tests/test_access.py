@@ -67,6 +67,9 @@ def test_auth_none_serves_this_machine_only(client):
                          client.get("/api/links", environ_base=environ), client.get("/", environ_base=environ)):
             assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
     assert client.get("/healthz", environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 200
+    # the client's own X-Forwarded-For entries are its word; the proxy's last entry decides
+    spoofed = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "192.0.2.7, 127.0.0.1"}
+    assert client.get("/api/links", environ_base=spoofed).status_code == 200
 
 
 def test_token_scopes_on_every_route_and_the_agent_is_the_caller(oidc_app):

@@ -82,8 +82,9 @@ def authenticate(app: Flask, req, client: str) -> Principal | None:
         return _bearer(state, header, client)
     mode = state.settings.auth
     if mode == "none":
-        # no peer address: a Unix socket or an in-process call, local by nature
-        peer, forwarded = req.remote_addr, req.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        # no peer address: a Unix socket or an in-process call, local by nature. Behind a proxy, the last
+        # X-Forwarded-For entry is the address the nearest proxy saw (earlier ones are the client's word)
+        peer, forwarded = req.remote_addr, req.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
         if (peer and not is_loopback(peer)) or (forwarded and not is_loopback(forwarded)):
             raise ApiError(403, "forbidden", "this server runs with auth = none and serves this machine only; "
                            "set the 'auth' setting to serve others")
