@@ -91,11 +91,16 @@ def search(ctx: click.Context, query: str, area, type_, tag, k: int, mode: str, 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON keyed by mode.")
 @click.option("--primary-only", is_flag=True,
               help="Tickets: count only each ticket's article_ids as relevant (ignore also_answers).")
+@click.option("--uncovered", default=None, metavar="FILE",
+              help="Tickets: unanswerable tickets (.jsonl with 'text') for the no-confident-match figures "
+                   "(default eval/uncovered.jsonl when it exists).")
 @click.pass_context
-def eval_(ctx: click.Context, path: str | None, modes: tuple[str, ...], as_json: bool, primary_only: bool) -> None:
+def eval_(ctx: click.Context, path: str | None, modes: tuple[str, ...], as_json: bool, primary_only: bool,
+          uncovered: str | None) -> None:
     from kb_cli.search_cmds import run_eval
 
-    run_eval(_settings(ctx), path, as_json, modes or ("hybrid", "dense", "lexical"), primary_only=primary_only)
+    run_eval(_settings(ctx), path, as_json, modes or ("hybrid", "dense", "lexical"), primary_only=primary_only,
+             uncovered=uncovered)
 
 
 @cli.command(help="Serve the built site and the search API on one origin (gunicorn; 127.0.0.1:8000 by default).")

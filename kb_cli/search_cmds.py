@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 DEFAULT_TICKETS = "eval/tickets.jsonl"
+DEFAULT_UNCOVERED = "eval/uncovered.jsonl"   # tickets no article answers: abstention is measured on them
 
 
 def _fail(exc: Exception) -> click.ClickException:
@@ -67,10 +68,23 @@ def _beir_searcher(settings, directory: Path, progress: bool):
     return open_searcher(local), queries
 
 
+def _add_abstention(report: dict, run, abstained: dict[str, list[bool]], unanswerable: Path) -> None:
+    """Search the unanswerable tickets in every mode; ``abstained[mode]`` holds the labelled
+    tickets' "no confident match" flags so far. Adds the abstention figures to ``report``."""
+    from search.evaluate import abstention_metrics, load_texts
+
+    texts = load_texts(unanswerable)
+    for mode in abstained:
+        answerable, abstained[mode] = abstained[mode], []
+        for text in texts:
+            run(text, mode)
+        report[mode].update(abstention_metrics(answerable, abstained[mode]))
+
+
 def run_eval(settings, path: str | None, as_json: bool, modes: tuple[str, ...], k: int = 10,
-             primary_only: bool = False) -> dict:
+             primary_only: bool = False, uncovered: str | None = None) -> dict:
     from search.errors import SearchError
-    from search.evaluate import evaluate, format_table, load_tickets
+    from search.evaluate import evaluate, format_abstention, format_table, load_tickets
     from search.searcher import open_searcher
     from search.ticket import ticket_query
 
@@ -85,14 +99,26 @@ def run_eval(settings, path: str | None, as_json: bool, modes: tuple[str, ...], 
             raise SearchError(f"{target}: no such ticket file or BEIR directory")
 
         as_tickets = not target.is_dir()   # tickets are searched as the ticket assistant searches them
+        abstained: dict[str, list[bool]] = {mode: [] for mode in modes}
 
         def run(text: str, mode: str) -> list[str]:
             ticket = ticket_query(text) if as_tickets else None
             query, focus = (ticket.query, ticket.focus) if ticket else (text[:20000], None)
-            return [r.article_id for r in searcher.search(query, k=k, mode=mode, focus=focus).results]
+            response = searcher.search(query, k=k, mode=mode, focus=focus)
+            abstained[mode].append(not response.confident)
+            return [r.article_id for r in response.results]
 
         report = evaluate(run, queries, modes)
+        # the unanswerable tickets: --uncovered, or eval/uncovered.jsonl next to the default tickets
+        unanswerable = Path(uncovered) if uncovered else Path(DEFAULT_UNCOVERED) if path is None else None
+        if as_tickets and unanswerable is not None and (uncovered or unanswerable.is_file()):
+            _add_abstention(report, run, abstained, unanswerable)
     except SearchError as exc:
         raise _fail(exc) from None
-    click.echo(json.dumps(report, indent=2) if as_json else format_table(str(target), report))
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(format_table(str(target), report))
+        if "abstention_recall" in next(iter(report.values())):
+            click.echo("\n" + format_abstention(str(unanswerable), report))
     return report

@@ -71,6 +71,16 @@ def load_tickets(path: Path, articles: dict[str, dict], primary_only: bool = Fal
     return queries
 
 
+def load_texts(path: Path) -> list[str]:
+    """The ``text`` of every record of a .jsonl file of queries (e.g. the unanswerable tickets)."""
+    texts = []
+    for n, row in enumerate(_read_jsonl(path), 1):
+        if not isinstance(row.get("text"), str) or not row["text"].strip():
+            raise SearchError(f"{path}: record {n}: field 'text' must be a non-empty string")
+        texts.append(row["text"])
+    return texts
+
+
 def load_beir(directory: Path) -> tuple[Corpus, list[Query]]:
     """A BEIR directory (corpus.jsonl, queries.jsonl, qrels.tsv) as a corpus of one-section articles."""
     for name in ("corpus.jsonl", "queries.jsonl", "qrels.tsv"):
@@ -126,6 +136,27 @@ def evaluate(run: Callable[[str, str], list[str]], queries: list[Query], modes=(
         mean["queries"], mean["identifier_queries"] = len(per), len(ident)
         report[mode] = mean
     return report
+
+
+def abstention_metrics(answerable: list[bool], unanswerable: list[bool]) -> dict[str, float | None]:
+    """"No confident match" as a classifier (True = abstained) over answerable queries (the labelled
+    tickets) and unanswerable ones (tickets no article answers): recall = share of unanswerable
+    flagged, precision = share of flags that are unanswerable, false_abstention = share of
+    answerable flagged."""
+    caught, wrong = sum(unanswerable), sum(answerable)
+    return {"abstention_recall": caught / len(unanswerable) if unanswerable else None,
+            "abstention_precision": caught / (caught + wrong) if caught + wrong else None,
+            "false_abstention": wrong / len(answerable) if answerable else None,
+            "unanswerable_queries": len(unanswerable)}
+
+
+def format_abstention(name: str, report: dict) -> str:
+    cols = ("abstention_recall", "abstention_precision", "false_abstention")
+    lines = [f"no confident match on {name} ({next(iter(report.values()))['unanswerable_queries']} unanswerable "
+             "tickets) vs the labelled tickets", "| mode | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    for mode, m in report.items():
+        lines.append(f"| {mode} | " + " | ".join("–" if m[c] is None else f"{m[c]:.3f}" for c in cols) + " |")
+    return "\n".join(lines)
 
 
 def format_table(name: str, report: dict) -> str:

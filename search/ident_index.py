@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -98,17 +99,23 @@ class IdentifierIndex:
         pattern = self._declared_re
         return set(pattern.findall(identifiers.SPACES_RE.sub(" ", text.lower()))) if pattern else set()
 
-    def match(self, text: str) -> dict[int, IdentifierMatch]:
-        """Chunks that share an identifier with ``text``; bare numbers only match declared codes."""
+    def match(self, text: str, skip: Callable[[str], bool] | None = None) -> dict[int, IdentifierMatch]:
+        """Chunks that share an identifier with ``text``; bare numbers only match declared codes.
+        ``names`` holds the matched keys (``display`` has them as the KB writes them); keys for
+        which ``skip`` is true are not matched (log keywords, see ``identifier_filters``)."""
         spans = identifiers.extract(text)
         numbers = identifiers.numbers(text)
+        if skip is not None:
+            spans = {key for key in spans if not skip(key)}
         hits: dict[int, IdentifierMatch] = defaultdict(IdentifierMatch)
         for key in spans | numbers | self.declared_in(text):
+            if skip is not None and skip(key):
+                continue
             for i in self.declared.get(key, ()):
                 hits[i].declared += self.weight[key]
-                hits[i].names.add(self.display[key])
+                hits[i].names.add(key)
         for key in spans:
             for i in self.found.get(key, ()):
                 hits[i].found += self.weight[key]
-                hits[i].names.add(self.display[key])
+                hits[i].names.add(key)
         return dict(hits)

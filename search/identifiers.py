@@ -22,8 +22,16 @@ PATTERNS = (
     # fragLoadError (possessive: giving back a letter or digit can never let [A-Z] match, and
     # backtracking through every lower-case word made this the slowest pattern)
     ("token", re.compile(r"\b[a-z]++[0-9]*+(?:[A-Z][a-z0-9]+)+\b")),
-    ("token", re.compile(r"\b[A-Z][a-z0-9]+(?:[A-Z][a-zA-Z0-9]*){1,}[a-z0-9]\b")),  # BehindLiveWindowException
-    ("token", re.compile(r"\b[A-Z]{2,}[a-z0-9]+[A-Za-z0-9]*\b")),               # CDNEdge5xxRateHigh, TLSCert…
+    # BehindLiveWindowException: a capital, lower case/digits, a capital, and a word ending in lower
+    # case/digit. Was (?:[A-Z][a-zA-Z0-9]*){1,}[a-z0-9]\b, which splits a run of capitals in
+    # exponentially many ways before failing ('Aa' + 'A' * 28: 5.6 s). A match can only end where
+    # the letters and digits end (\b never holds inside them), so eat them possessively and look
+    # back at the last one: the same matches, linear time.
+    ("token", re.compile(r"\b[A-Z][a-z0-9]++[A-Z][a-zA-Z0-9]*+(?<=[a-z0-9])\b")),
+    # CDNEdge5xxRateHigh, TLSCert: two or more capitals, then the rest of the word. Was
+    # [A-Z]{2,}[a-z0-9]+[A-Za-z0-9]*\b: two overlapping loops, quadratic in a word that fails at
+    # its end ('AB' + 'c' * 19990 + '_': 3.5 s). Possessive, same matches, linear.
+    ("token", re.compile(r"\b[A-Z]{2,}+[a-z0-9][A-Za-z0-9]*+\b")),
     ("token", re.compile(r"(?<![\w.-])-\d{3,6}\b")),                             # -12660
 )
 NUMBER_RE = re.compile(r"(?<![\w.-])-?\d{3,6}\b")

@@ -67,6 +67,11 @@ class LexicalIndex:
                       np.concatenate([self.data[p] for p in postings]))
         return out
 
+    def postings(self, token: str) -> np.ndarray:
+        """The documents (chunk numbers) that contain ``token``; empty for a token no document has."""
+        i = self.vocab.get(token)
+        return self.indices[self._bounds[i]:self._bounds[i + 1]] if i is not None else self.indices[:0]
+
     def ceiling(self, tokens: list[str]) -> float:
         """The highest BM25 score these query tokens could reach in this index: the sum of each
         known token's best score in any document (counted as often as ``scores`` counts it)."""

@@ -58,12 +58,52 @@ class ArticleResult:
                 "score": self.score, "best": self.best.to_json(), "more": [h.to_json() for h in self.more]}
 
 
+LINK_LIST_HEADINGS = frozenset({"related", "related articles", "related pages", "related runbooks", "see also",
+                                "references", "further reading", "links"})
+
+
+def is_link_list(heading: str) -> bool:
+    """A section that only points elsewhere (Related, See also, References, …): by its heading, the
+    way the article format names such sections. Its words are other articles' titles, so it must
+    never stand for its own article in a ranking."""
+    return " ".join(heading.lower().replace(":", " ").split()) in LINK_LIST_HEADINGS
+
+
+def article_scores(ranked: Mapping[int, float], article_of: Sequence[str] | Mapping[int, str],
+                   anchor_of: Sequence[str] | Mapping[int, str], support: float) -> dict[str, float]:
+    """Each article's score from its ranked sections: its best section's score plus ``support`` ×
+    the best score of another of its sections (an article that answers in two places beats one
+    that mentions the words once; passage-score aggregation between MaxP and SumP). Windows of one
+    long section are one section: they add nothing. ``ranked`` is best first."""
+    best: dict[str, tuple[float, str]] = {}
+    second: dict[str, float] = {}
+    for chunk, score in ranked.items():
+        article = article_of[chunk]
+        if article not in best:
+            best[article] = (score, anchor_of[chunk])
+        elif article not in second and anchor_of[chunk] != best[article][1]:
+            second[article] = score
+    return {article: score + support * second.get(article, 0.0) for article, (score, _) in best.items()}
+
+
+def by_article_score(ranked: Mapping[int, float], article_of: Sequence[str] | Mapping[int, str],
+                     scores: Mapping[str, float]) -> list[int]:
+    """The ranked chunks reordered by their article's score (stable: within an article, and between
+    articles of equal score, the ranking's order is kept)."""
+    return sorted(ranked, key=lambda chunk: -scores[article_of[chunk]])
+
+
 def group_by_article(ranked: Iterable[int], article_of: Sequence[str] | Mapping[int, str],
                      anchor_of: Sequence[str] | Mapping[int, str], k: int,
-                     more_per_article: int = 3) -> list[tuple[str, list[int]]]:
+                     more_per_article: int = 3,
+                     shown: Sequence[bool] | None = None) -> list[tuple[str, list[int]]]:
     """Order-preserving grouping of ranked chunk numbers: each of the first ``k`` articles appears
     once, at the rank of its best section, with up to ``more_per_article`` further sections (other
-    anchors) of it after that one. Returns (article, its kept chunks, best first) in rank order."""
+    anchors) of it after that one. Returns (article, its kept chunks, best first) in rank order.
+
+    ``shown[chunk]`` False: the chunk still places its article (e.g. a section heading with no text
+    of its own, whose title matched) but is not one of the sections listed; an article none of
+    whose ranked chunks may be shown gets an empty list (the caller picks a section to show)."""
     groups: dict[str, list[int]] = {}   # insertion order is rank order
     seen: set[tuple[str, str]] = set()
     for chunk in ranked:
@@ -74,7 +114,7 @@ def group_by_article(ranked: Iterable[int], article_of: Sequence[str] | Mapping[
                 continue
             kept = groups[article] = []
         section = (article, anchor_of[chunk])
-        if len(kept) <= more_per_article and section not in seen:
+        if len(kept) <= more_per_article and section not in seen and (shown is None or shown[chunk]):
             kept.append(chunk)
             seen.add(section)
     return list(groups.items())
@@ -94,11 +134,15 @@ def _term(word: str) -> str | None:
     return None if len(word) < 3 or word.lower() in STOP_WORDS else _key(word)
 
 
-def query_terms(query: str) -> set[str]:
-    """Stemmed keys of the query's words and identifiers worth highlighting (≥ 3 characters, no stop words)."""
+@functools.lru_cache(maxsize=16)
+def query_terms(query: str) -> frozenset[str]:
+    """Stemmed keys of the query's words and identifiers worth highlighting (≥ 3 characters, no stop
+    words). Cached for the last few queries: the ticket assistant asks again for every suggestion's
+    'why it matched' sentence (``best_sentence``), and a 20,000-character ticket × k = 50 made this
+    the largest cost of a request (issue 17; docs/performance.md)."""
     terms = set(map(_term, WORD_RE.findall(query)))
     terms.discard(None)
-    return terms
+    return frozenset(terms)   # shared by the callers of the cache: immutable
 
 
 def _spans(text: str, terms: set[str]) -> list[tuple[int, int]]:

@@ -19,15 +19,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from search import dense, fusion, store
+from search import abstention, dense, fusion, store
 from search.build import LoadedBuild
 from search.encoder import Encoder, make_encoder, resolve_model
 from search.errors import QueryError
 from search.ident_index import IdentifierMatch
-from search.identifiers import is_strong, normalize
+from search.identifier_filters import as_written, not_identifier, without_frames
+from search.identifiers import is_strong
 from search.lexical import top_k
 from search.lexical_tokens import tokenize
-from search.results import PREPARED_TEXTS, ArticleResult, SectionHit, Snippets, group_by_article, prepare
+from search.results import (PREPARED_TEXTS, ArticleResult, SectionHit, Snippets, article_scores, by_article_score,
+                            group_by_article, is_link_list, prepare)
 
 MODES = ("hybrid", "dense", "lexical")
 TYPES = ("runbook", "faq", "reference")
@@ -38,11 +40,15 @@ class SearchConfig:
     fusion: fusion.FusionConfig = field(default_factory=lambda: fusion.FusionConfig("confidence", 0.6))
     declared_boost: float = 0.5   # × weight of each query identifier the article declares
     found_boost: float = 0.25     # × weight of each query identifier found in the section's text
-    # "No confident match" when the best section has no identifier hit and its cosine similarity
-    # to the query is below this. Calibrated on eval/tickets.jsonl (docs/retrieval.md).
-    min_dense_score: float = 0.36
+    # "No confident match" when the best section is not in the identifier tier and
+    # best cosine + 0.5 · coverage of the query's words by the top article is below this
+    # (search/abstention.py). Calibrated by scripts/calibrate_threshold.py (docs/retrieval.md).
+    min_evidence: float = 0.60
     # Lexical mode has no cosine: BM25 of the best section below this is "not confident".
     min_lexical_score: float = 4.0
+    # An article's score: its best section's + this × its best other section's (search/results.py,
+    # article_scores; docs/retrieval.md has the grid 0–0.5 on the tickets). 0: best section only.
+    second_section: float = 0.1
 
 
 @dataclass
@@ -54,6 +60,7 @@ class SearchResponse:
     identifiers: list[str]
     build_id: str
     took_ms: float
+    evidence: abstention.Evidence | None = None   # why it is (not) confident; not in the JSON
 
     def to_json(self) -> dict:
         return {"query": self.query, "mode": self.mode, "confident": self.confident,
@@ -87,6 +94,15 @@ class Searcher:
         self._audience_masks: dict[frozenset[str], np.ndarray] = {}
         self._anchors = [c["anchor"] for c in build.chunks]
         self._sections = [self._section(c) for c in build.chunks]   # each hit's fixed fields, made once
+        # link lists (Related, See also) never rank; empty sections (a heading whose text is all in
+        # its subsections) may place their article but are not shown: another section is
+        self._link_list = np.array([is_link_list(c["heading"]) for c in build.chunks], dtype=bool)
+        self._shown = [bool(c["text"].strip()) and not link for c, link in zip(build.chunks, self._link_list)]
+        self._article_of = np.asarray(build.chunk_article)
+        self._fallback: dict[str, int] = {}   # article → its first section that can be shown
+        for i, chunk in enumerate(build.chunks):
+            if self._shown[i]:
+                self._fallback.setdefault(chunk["article_id"], i)
         if len(build.chunks) <= PREPARED_TEXTS:   # while the cache holds them all (~60 ms for 833):
             for chunk in build.chunks:            # no query is the first to need a section's snippet data
                 prepare(chunk["text"])
@@ -153,7 +169,8 @@ class Searcher:
         return mask
 
     def _identifiers(self, query: str, allowed: np.ndarray | None) -> dict[int, IdentifierMatch]:
-        hits = self.build.identifiers.match(query)
+        text = without_frames(query)
+        hits = self.build.identifiers.match(text, skip=not_identifier(text, self.build.identifiers.declared))
         if allowed is not None:
             ok = set(allowed.tolist())
             hits = {i: m for i, m in hits.items() if i in ok}
@@ -182,17 +199,38 @@ class Searcher:
         idents = self._identifiers(query, allowed) if mode == "hybrid" else {}
         candidates, lexical_all = self._candidates(query, focus, mode, allowed, idents)
         ranked = self._rank(mode, candidates, idents, k * 8)
-        # group chunk numbers first; full hits only for the sections kept
-        groups = [(aid, [self._hit(i, ranked[i], mode, lexical_all, idents) for i in chunks])
-                  for aid, chunks in group_by_article(ranked, self.build.chunk_article, self._anchors, k)]
+        spelling = self._spelling(query, idents)
+        groups = self._groups(ranked, k, mode, lexical_all, idents, spelling)
         snippets = Snippets(focus)
-        for _aid, (best, *_more) in groups:   # a snippet for each article's best section
+        for _aid, _score, (best, *_more) in groups:   # a snippet for each article's best section
             best.snippet = snippets(self.build.chunks[best.chunk]["text"])
-        results = [self._article(aid, best, more) for aid, (best, *more) in groups]
-        confident = self._confident(mode, results, candidates)
-        found = sorted({m for h in idents.values() for m in h.names})
+        results = [self._article(aid, best, more, score) for aid, score, (best, *more) in groups]
+        evidence = self._evidence(mode, results, candidates, idents, focus)
+        confident = self._confident(mode, results, candidates, evidence)
+        found = sorted(set(spelling.values()))
         return SearchResponse(query, mode, results, confident, found, self.build.build_id,
-                              (time.perf_counter() - started) * 1000)
+                              (time.perf_counter() - started) * 1000, evidence)
+
+    def _spelling(self, query: str, idents: dict[int, IdentifierMatch]) -> dict[str, str]:
+        """Each matched identifier key as the query wrote it (as the KB writes it if the query's
+        spelling cannot be found, e.g. a code that only matched as a bare number)."""
+        keys = set().union(*(m.names for m in idents.values())) if idents else set()
+        written = as_written(query, keys)
+        return {key: written.get(key) or self.build.identifiers.display.get(key, key) for key in keys}
+
+    def _groups(self, ranked: dict[int, float], k: int, mode: str, lexical_all: np.ndarray | None,
+                idents: dict[int, IdentifierMatch], spelling: dict[str, str]) -> list[tuple[str, float, list[SectionHit]]]:
+        """Ranked chunks grouped per article (chunk numbers first; full hits only for the sections
+        kept). An article placed only by sections that are not shown gets its first section with
+        text, at the article's score, so every result has a section and a snippet."""
+        article_of = self.build.chunk_article
+        article_score = article_scores(ranked, article_of, self._anchors, self.config.second_section)
+        groups = group_by_article(by_article_score(ranked, article_of, article_score), article_of, self._anchors, k,
+                                  shown=self._shown)
+        return [(aid, round(article_score[aid], 6),
+                 [self._hit(i, ranked.get(i, article_score[aid]), mode, lexical_all, idents, spelling)
+                  for i in (chunks or [self._fallback[aid]])])
+                for aid, chunks in groups if chunks or aid in self._fallback]
 
     def _rank(self, mode: str, candidates: _Candidates, idents: dict[int, IdentifierMatch],
               limit: int) -> dict[int, float]:
@@ -207,7 +245,8 @@ class Searcher:
                                 candidates.lexical_ceiling)
         evidence, tier = self._identifier_evidence(candidates.chunks, idents)
         score = fused + evidence
-        order = np.lexsort((-score, -tier))[:limit]   # stable, and the chunks ascend: ties by chunk number
+        order = np.lexsort((-score, -tier))   # stable, and the chunks ascend: ties by chunk number
+        order = order[~self._link_list[candidates.chunks[order]]][:limit]   # link lists never rank
         return dict(zip(candidates.chunks[order].tolist(), (score + tier)[order].tolist()))
 
     def _identifier_evidence(self, chunks: np.ndarray,
@@ -217,7 +256,7 @@ class Searcher:
         evidence, tier = np.zeros(len(chunks)), np.zeros(len(chunks))
         if idents:
             names = set().union(*(m.names for m in idents.values()))
-            strong = {n for n in names if is_strong(normalize(n))}
+            strong = {n for n in names if is_strong(n)}
             at = np.searchsorted(chunks, np.fromiter(idents, np.int64, len(idents)))
             evidence[at] = [self.config.declared_boost * m.declared + self.config.found_boost * m.found
                             for m in idents.values()]
@@ -231,29 +270,46 @@ class Searcher:
         return chunk["anchor"], chunk["heading"] or article["title"], chunk["heading_path"], url
 
     def _hit(self, i: int, score: float, mode: str, lexical_all: np.ndarray | None,
-             idents: dict[int, IdentifierMatch]) -> SectionHit:
+             idents: dict[int, IdentifierMatch], spelling: dict[str, str]) -> SectionHit:
         lanes = (["identifier"] if i in idents else []) + \
                 (["lexical"] if lexical_all is not None and lexical_all[i] > 0 else []) + \
                 (["dense"] if mode != "lexical" else [])   # every candidate has a dense score then
-        names = sorted(idents[i].names) if i in idents else []
+        names = sorted({spelling[key] for key in idents[i].names}) if i in idents else []
         return SectionHit(i, *self._sections[i], round(score, 6), lanes, names)
 
-    def _article(self, aid: str, best: SectionHit, more: list[SectionHit]) -> ArticleResult:
+    def _article(self, aid: str, best: SectionHit, more: list[SectionHit], score: float) -> ArticleResult:
         a = self.build.articles[aid]
         return ArticleResult(aid, a["title"], a["type"], a["service_area"], a["url"], a["stable_url"],
-                             best.score, best, more)
+                             score, best, more)
 
-    def _confident(self, mode: str, results: list[ArticleResult], candidates: _Candidates) -> bool:
+    def _evidence(self, mode: str, results: list[ArticleResult], candidates: _Candidates,
+                  idents: dict[int, IdentifierMatch], focus: str) -> abstention.Evidence | None:
+        """What ``abstention`` weighs: identifier tier of the best section, best cosine of the top 3
+        articles' listed sections, coverage of the focus's words by the top article."""
+        if not results or mode == "lexical":
+            return None
+        best = results[0].best
+        match = idents.get(best.chunk)
+        tier = bool(match and (match.declared > 0 or any(is_strong(key) for key in match.names)))
+        top = np.searchsorted(candidates.chunks, [h.chunk for r in results[:3] for h in [r.best, *r.more]])
+        lexical = self.build.lexical
+        article = results[0].article_id
+        covered = abstention.coverage(
+            abstention.content_words(tokenize(focus)), lambda word: len(lexical.postings(word)), lexical.num_docs,
+            lambda word: bool((self._article_of[lexical.postings(word)] == article).any()))
+        return abstention.Evidence(tier, float(np.nanmax(candidates.dense[top])), covered)
+
+    def _confident(self, mode: str, results: list[ArticleResult], candidates: _Candidates,
+                   evidence: abstention.Evidence | None) -> bool:
         if not results:
             return False
-        best = results[0].best
-        if "identifier" in best.lanes:
-            return True
         if mode == "lexical":
+            best = results[0].best
+            if "identifier" in best.lanes:
+                return True
             at = np.searchsorted(candidates.chunks, best.chunk)
             return bool(candidates.lexical[at] >= self.config.min_lexical_score)
-        top = np.searchsorted(candidates.chunks, [h.chunk for r in results[:3] for h in [r.best, *r.more]])
-        return bool(candidates.dense[top].max() >= self.config.min_dense_score)
+        return abstention.confident(evidence, self.config.min_evidence)
 
 
 def open_searcher(settings, encoder: Encoder | None = None, config: SearchConfig | None = None,

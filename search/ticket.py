@@ -9,17 +9,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from search import identifiers
+from search import identifier_filters
 
 GREETING_RE = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening)|greetings|hallo|bonjour|hola)\b[^\n]{0,60}$", re.I)
-SIGN_OFF_RE = re.compile(r"^\s*(thanks?( you)?( so much| a lot| in advance)?|many thanks|regards|best( regards)?|kind regards|"
-                         r"br|cheers|sincerely|thx|ty|merci|gracias|--+|—+|__+)\s*[,.!]*\s*$", re.I)
+# Possessive quantifiers (*+) where a run of spaces or punctuation cannot be split another way: the
+# plain \s*[,.!]*\s*$ tried every split of a long run of spaces before failing (quadratic: a 20,000
+# character line of "thanks" + spaces + "x" took 7 s). Same lines match as before.
+SIGN_OFF_RE = re.compile(r"^\s*+(thanks?( you)?( so much| a lot| in advance)?|many thanks|regards|best( regards)?|kind regards|"
+                         r"br|cheers|sincerely|thx|ty|merci|gracias|--+|—+|__+)\s*+[,.!]*+\s*+$", re.I)
 QUOTE_HEADER_RE = re.compile(r"^\s*(on .{3,120} wrote:|-{2,} ?original message ?-{2,}|from: .+|le .+ a écrit ?:|"
-                             r"am .+ schrieb .+:)\s*$", re.I)
+                             r"am (?>.+? schrieb ).+:)\s*+$", re.I)   # the first " schrieb " decides (atomic): was quadratic
 BOILERPLATE_RE = re.compile(r"(sent from my (iphone|android|ipad|mobile)|this (e-?mail|message) (and any attachments )?"
                             r"(is|are|may be) confidential|please consider the environment|unsubscribe|"
-                            r"^\s*(ticket|case|priority|severity|product|customer|account|submitted|requester|"
-                            r"browser|os|plan)\s*(id|#|no\.?)?\s*:\s*\S{0,40}\s*$)", re.I)
+                            r"^\s*+(ticket|case|priority|severity|product|customer|account|submitted|requester|"
+                            r"browser|os|plan)\s*+(id|#|no\.?)?\s*+:\s*+\S{0,40}+\s*+$)", re.I)
 LOG_LINE_RE = re.compile(r"(^\s*at [\w$.<>]+\(.*\)\s*$)|(^\s*\d{4}-\d\d-\d\d[ T]\d\d:\d\d)|(^\s*\[?\d\d:\d\d:\d\d)|"
                          r"(^\s*[<>*] )|(^\s*[\w-]+: [^ ]+$)|(^\s*(HTTP/\d|GET |POST |PUT |HEAD |OPTIONS ))|"
                          r"(^\s*(Caused by|Exception|Traceback|E/|W/|I/|D/)\b)|(^\s*[{}\[\]])", re.I)
@@ -29,22 +32,28 @@ LOG_LINE_RE = re.compile(r"(^\s*at [\w$.<>]+\(.*\)\s*$)|(^\s*\d{4}-\d\d-\d\d[ T]
 class CleanTicket:
     query: str                        # what to search for
     description: str                  # the customer's own words, cleaned
-    identifiers: list[str]            # identifiers found anywhere, incl. logs (normalized keys)
+    identifiers: list[str]            # identifiers found anywhere, incl. logs, as the ticket spells them
     removed: list[str] = field(default_factory=list)  # kinds of text that were dropped
+    # what the lexical and identifier lanes read: the message's prose and log lines and the quoted
+    # earlier replies; greetings, signatures and boilerplate (disclaimers, "sent from my …") are not in it
+    searchable: str = ""
 
 
-def _cut_quoted(lines: list[str], removed: list[str]) -> list[str]:
-    kept = []
-    for line in lines:
+def _cut_quoted(lines: list[str], removed: list[str]) -> tuple[list[str], list[str]]:
+    """(the new message's lines, the quoted earlier replies' lines)."""
+    kept, quoted = [], []
+    for n, line in enumerate(lines):
         if QUOTE_HEADER_RE.match(line):
             removed.append("quoted earlier reply")
+            quoted.extend(lines[n + 1:])
             break
         if line.lstrip().startswith(">"):
             if "quoted earlier reply" not in removed:
                 removed.append("quoted earlier reply")
+            quoted.append(line.lstrip().lstrip(">"))
             continue
         kept.append(line)
-    return kept
+    return kept, quoted
 
 
 def _cut_signature(lines: list[str], removed: list[str]) -> list[str]:
@@ -55,11 +64,8 @@ def _cut_signature(lines: list[str], removed: list[str]) -> list[str]:
     return lines
 
 
-def clean_ticket(body: str, subject: str = "") -> CleanTicket:
-    """Split a pasted ticket into the searchable description and the identifiers of its logs."""
-    removed: list[str] = []
-    lines = _cut_quoted(body.replace("\r\n", "\n").split("\n"), removed)
-    lines = _cut_signature(lines, removed)
+def _sort_lines(lines: list[str], removed: list[str]) -> tuple[list[str], list[str]]:
+    """(prose, log lines) of the new message; greetings and boilerplate lines are dropped."""
     prose, logs = [], []
     for line in lines:
         if not line.strip():
@@ -72,29 +78,45 @@ def clean_ticket(body: str, subject: str = "") -> CleanTicket:
             logs.append(line)
         else:
             prose.append(line.strip())
-    found = identifiers.extract("\n".join([subject, *prose, *logs]))
+    return prose, logs
+
+
+def clean_ticket(body: str, subject: str = "") -> CleanTicket:
+    """Split a pasted ticket into the searchable description and the identifiers of its logs.
+    Identifiers exclude stack-frame names and log keywords (``identifier_filters``)."""
+    removed: list[str] = []
+    lines, quoted = _cut_quoted(body.replace("\r\n", "\n").split("\n"), removed)
+    lines = _cut_signature(lines, removed)
+    prose, logs = _sort_lines(lines, removed)
+    source = "\n".join([subject, *prose, *logs])
+    keys = identifier_filters.ticket_identifiers(source)
+    spelled = identifier_filters.as_written(source, keys)
+    found = sorted({spelled.get(key, key) for key in keys}, key=str.lower)
     description = " ".join(p for p in [subject.strip(), *prose] if p)
-    log_words = " ".join(sorted(found))
+    log_words = " ".join(found)
     query = (description + " " + log_words).strip() or " ".join(logs)[:2000]
     if logs:
         removed.append("log lines (identifiers kept)")
-    return CleanTicket(query=query, description=description, identifiers=sorted(found),
-                       removed=sorted(set(removed)))
+    searchable = "\n".join(p for p in [subject.strip(), *prose, *logs, *quoted] if p.strip())
+    if not searchable:   # everything looked like boilerplate ("how do I unsubscribe …"): search it all
+        searchable = query = " ".join(f"{subject}\n{body}".split())
+    return CleanTicket(query=query, description=description, identifiers=found,
+                       removed=sorted(set(removed)), searchable=searchable)
 
 
 @dataclass
 class TicketQuery:
-    query: str          # the whole ticket: what the lexical and identifier lanes read
+    query: str          # the ticket minus what the cleaner removed: what the lexical and identifier lanes read
     focus: str          # the cleaned description + identifiers: what the dense lane embeds
     cleaned: CleanTicket
 
 
 def ticket_query(body: str, subject: str = "", limit: int = 20000) -> TicketQuery:
     """How the ticket assistant (and ``kb eval`` on tickets) searches a ticket: the lexical and
-    identifier lanes read the whole text, since pasted logs, stack traces and quoted replies carry
-    codes and exact wording; the embedding gets the cleaned description, since the model reads only
-    its first 256 tokens and a log dump would fill them. Measured on eval/tickets.jsonl against
-    searching the whole text or the cleaned text alone (docs/retrieval.md)."""
+    identifier lanes read the ticket without greetings, signatures and boilerplate (pasted logs,
+    stack traces and quoted replies carry codes and exact wording; a removed "sent from my iPhone"
+    must not match an iPhone article); the embedding gets the cleaned description, since the model
+    reads only its first 256 tokens and a log dump would fill them. Measured on eval/tickets.jsonl
+    (docs/retrieval.md)."""
     cleaned = clean_ticket(body, subject)
-    whole = f"{subject.strip()}\n{body}" if subject.strip() else body
-    return TicketQuery(whole[:limit], cleaned.query[:limit], cleaned)
+    return TicketQuery(cleaned.searchable[:limit], cleaned.query[:limit], cleaned)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 
+import click
 import pytest
 
 from search.errors import SearchError
@@ -85,3 +86,25 @@ def test_ticket_eval_with_the_real_model(real_settings, tmp_path, capsys):
     assert h["identifier_queries"] == 2 and h["identifier_hit@1"] == 1.0   # 6007 only in the log line
     assert h["recall@1"] == pytest.approx((1 + 1 + 0.5) / 3)   # ticket 3: RB-CDN-001 first, FAQ-PLAYER-001 not
     assert run_eval(real_settings, str(path), True, ("hybrid",), primary_only=True)["hybrid"]["recall@1"] == 1.0
+    assert "abstention_recall" not in h   # no unanswerable tickets given for a ticket file of one's own
+
+
+def test_ticket_eval_reports_abstention_on_unanswerable_tickets(real_settings, tmp_path, capsys):
+    from kb_cli.search_cmds import run_eval
+
+    path = _tickets(tmp_path, [
+        {"id": "1", "text": "shaka player license request fails, video never starts", "article_ids": ["FAQ-DRM-001"]},
+        {"id": "2", "text": "upload of a 6 GB file is refused with 413", "article_ids": ["FAQ-UPLOAD-001"]},
+    ])
+    unanswerable = tmp_path / "uncovered.jsonl"
+    unanswerable.write_text(json.dumps({"id": "U1", "text": "We want to blur the faces of bystanders automatically "
+                                        "in uploaded videos. Is there a face blurring option?"}) + "\n")
+    report = run_eval(real_settings, str(path), False, ("hybrid",), uncovered=str(unanswerable))["hybrid"]
+    assert report["abstention_recall"] == 1.0 and report["false_abstention"] == 0.0
+    assert report["abstention_precision"] == 1.0 and report["unanswerable_queries"] == 1
+    assert "| hybrid | 1.000 | 1.000 | 0.000 |" in capsys.readouterr().out
+    unanswerable.write_text('{"id": "U1"}\n')
+    with pytest.raises(click.ClickException, match="record 1: field 'text'"):
+        run_eval(real_settings, str(path), False, ("hybrid",), uncovered=str(unanswerable))
+    with pytest.raises(click.ClickException, match="no-such.jsonl: cannot read"):
+        run_eval(real_settings, str(path), False, ("hybrid",), uncovered=str(tmp_path / "no-such.jsonl"))

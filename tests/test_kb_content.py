@@ -91,3 +91,10 @@ def test_ticket_set_composition(kb_export, tickets):
 def test_off_topic_set_is_well_formed():
     rows = [json.loads(line) for line in (ROOT / "eval" / "off_topic.jsonl").read_text().splitlines() if line.strip()]
     assert len(rows) >= 30 and all(set(r) == {"id", "text"} for r in rows)
+
+
+def test_uncovered_set_is_well_formed():
+    """In-domain tickets no article answers (the no-confident-match calibration, docs/retrieval.md)."""
+    rows = [json.loads(line) for line in (ROOT / "eval" / "uncovered.jsonl").read_text().splitlines() if line.strip()]
+    assert len(rows) >= 40 and all(set(r) == {"id", "topic", "text"} and r["text"].strip() for r in rows)
+    assert len({r["id"] for r in rows}) == len(rows)

@@ -21,12 +21,13 @@ class RecordingEncoder:
         return self.inner.count_tokens(text)
 
 
-def test_ticket_query_keeps_everything_for_the_sparse_lanes_and_cleans_the_focus():
+def test_ticket_query_keeps_logs_and_quotes_for_the_sparse_lanes_and_cleans_the_focus():
     ticket = ticket_query(TICKET, subject="Playback broken")
     assert ticket.query.startswith("Playback broken\n") and "clear your cache" in ticket.query
     assert "10:00:01" in ticket.query                      # log lines stay for BM25 and identifiers
+    assert "Maria" not in ticket.query and "Hello support" not in ticket.query   # removed text is in no lane
     assert "clear your cache" not in ticket.focus and "10:00:01" not in ticket.focus and "Maria" not in ticket.focus
-    assert "black screen" in ticket.focus and "license_request_failed" in ticket.focus  # + the logs' identifiers
+    assert "black screen" in ticket.focus and "LICENSE_REQUEST_FAILED" in ticket.focus  # + the logs' identifiers
     assert "6007" not in ticket.focus   # a bare number is no identifier on its own (only declared codes match it)
     assert ticket.focus == ticket.cleaned.query
     assert len(ticket_query("x " * 30000, limit=100).query) == 100
