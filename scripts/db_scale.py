@@ -4,7 +4,7 @@
                                [--repeat 5] [--json PATH]
 
 For each backend: a fresh database (SQLite in a temporary directory; PostgreSQL: a throw-away server
-from Debian's package on 127.0.0.1, started as tests/test_links_postgres.py starts it), the store's
+from Debian's package on 127.0.0.1, started as tests/pg_server.py starts it), the store's
 own schema, then ``--links`` links (two per ticket, a skewed spread over 80 articles) and
 ``--suggestions`` suggestion rows (ten per named request over 200 days, a quarter without a
 confident match) written in bulk, *without* the aggregate tables. Reopening the store runs the
@@ -164,10 +164,10 @@ def measure(backend: str, url: str, links: int, suggestions: int, repeat: int) -
 
 
 def _postgres_url(workdir: Path):
-    """A throw-away PostgreSQL server (tests/test_links_postgres.py's helpers); yields (url, stop)."""
+    """A throw-away PostgreSQL server (tests/pg_server.py's helpers); returns (url, stop)."""
     import subprocess
 
-    from tests.test_links_postgres import USER, _run_as, _server_bindir, _start, _stop
+    from tests.pg_server import USER, _run_as, _server_bindir, _start, _stop
 
     bindir, run_as = _server_bindir(), _run_as()
     if run_as:

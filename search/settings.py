@@ -54,8 +54,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("secret_key", "", "Key signing session cookies; empty means a random key kept in <data_dir>/secret_key "
             "(replicas behind one name must share one: set it)"),
     Setting("audit_log", "", "File the audit trail is appended to as JSON lines (for a SIEM); empty means standard error"),
-    Setting("rate_limit_per_minute", 300, "Requests per minute per client on every API endpoint, /healthz and /readyz (0 = off)", (0, 10**9)),
-    Setting("site_rate_limit_per_minute", 3000, "Requests per minute per client for the site's pages and assets (0 = off)", (0, 10**9)),
+    Setting("rate_limit_per_minute", 300, "Requests per minute per client on every API endpoint (0 = off)", (0, 10**9)),
+    Setting("site_rate_limit_per_minute", 3000, "Requests per minute per client for the site's pages and assets and /healthz, /readyz (0 = off)", (0, 10**9)),
     Setting("retention_days", 180, "Days recorded suggestions are kept before they are purged automatically (0 = forever)", (0, 36500)),
     Setting("allowed_hosts", "", "Comma-separated Host names the service answers (a leading dot allows subdomains, * any); "
             "empty means localhost, 127.0.0.1, ::1 and the 'host' setting"),

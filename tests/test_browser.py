@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests import browser_kit as kit
-from tests.conftest import free_port, running_server
+from tests.conftest import free_port, get_json, running_server
 
 pytestmark = pytest.mark.skipif(not (kit.CHROMIUM.exists() and kit.CHROMEDRIVER.exists()),
                                 reason="needs Debian chromium and chromium-driver (scripts/test installs them)")
@@ -242,3 +242,57 @@ def test_a_hung_service_times_out_and_says_so(browser, real_settings):
         status = browser.find_element("css selector", "[data-kb-assistant-status]")
         kit.wait(browser, lambda d: "did not answer within 8 s" in status.text, timeout=15)
         assert not browser.find_elements("css selector", "[data-kb-link]")
+
+
+ATTACK_PAGE = """<!doctype html><meta charset="utf-8"><title>another site</title><script>
+window.results = [];
+function send(type, body) {
+  return fetch(TARGET + "/api/suggest", {method: "POST", mode: "no-cors", headers: {"Content-Type": type}, body: body})
+    .then(function (r) { results.push(type + " " + r.type); }, function (e) { results.push(type + " error " + e); });
+}
+send("text/plain", "Shaka error 6007 since today")
+  .then(function () { return send("application/json", JSON.stringify({ticket_id: "ZD-666", body: "Shaka error 6007"})); });
+</script>"""
+
+
+def test_a_page_on_another_origin_cannot_write_suggestions(browser, live, tmp_path):
+    """Issue 17 item 10: any web page an employee visits could write into the suggestion log with a
+    no-cors fetch (text/plain is a body a page may send anywhere without asking). Here a page on
+    another 127.0.0.1 port (same site, other origin) tries both content types; the browser sends both
+    (each fetch resolves with an opaque response), the service records neither."""
+    before = get_json(live + "/api/reports")[1]
+    (tmp_path / "index.html").write_text(ATTACK_PAGE.replace("TARGET", repr(live)), encoding="utf-8")
+    with _static_site(tmp_path) as other_origin:
+        browser.get(other_origin + "/")
+        kit.wait(browser, lambda d: len(d.execute_script("return window.results")) == 2)
+        assert browser.execute_script("return window.results") == ["text/plain opaque", "application/json opaque"]
+    status, report = get_json(live + "/api/reports")
+    assert status == 200 and report["suggestion_requests"] == before["suggestion_requests"]
+    assert "ZD-666" not in report["knowledge_gaps"]
+    assert get_json(live + "/api/search?q=6007")[0] == 200   # the server is up and answering
+
+
+def test_a_dns_rebound_name_gets_no_api_answer(live):
+    """DNS rebinding: a name the attacker controls resolves to 127.0.0.1, so its page is same-origin with
+    the API. Chromium maps evil.test to 127.0.0.1 here; the service refuses that Host with a JSON 400."""
+    import json
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    port = urlsplit(live).port
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(kit.CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-dev-shm-usage", "--host-resolver-rules=MAP evil.test 127.0.0.1"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=str(kit.CHROMEDRIVER)), options=options)
+    try:
+        driver.set_page_load_timeout(30)
+        driver.get(f"http://evil.test:{port}/api/links?limit=5")
+        body = json.loads(driver.find_element("tag name", "body").text)
+        assert body["error"]["code"] == "host_not_allowed"
+        driver.get(f"http://evil.test:{port}/")
+        assert "host_not_allowed" in driver.find_element("tag name", "body").text
+    finally:
+        driver.quit()

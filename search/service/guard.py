@@ -4,8 +4,8 @@
   (``allowed_hosts``: a page on a DNS-rebound name cannot read the API), and a chunked body is read
   here up to the body limit, so it is refused with 413 like the same body sent with Content-Length
   (Werkzeug would cut it silently at the limit).
-- ``before_request`` (Flask): per-client rate limits on every route (the API budget for ``/api/*``,
-  ``/healthz`` and ``/readyz``, a larger one for the site's files; ``GET /api/search`` counts itself
+- ``before_request`` (Flask): per-client rate limits on every route (the API budget for ``/api/*``, a
+  larger one for the site's files and the health probes ``/healthz`` and ``/readyz``; ``GET /api/search`` counts itself
   in ``api.search_body``), and cross-site writes refused: a write whose ``Sec-Fetch-Site`` is neither
   ``same-origin`` nor ``none`` (typed by a person, curl sends none), or whose ``Origin`` is another
   origin, is a 403. curl and integrations send neither header and pass.
@@ -85,7 +85,9 @@ class Guard:
 
 
 def _is_api(path: str) -> bool:
-    return path.startswith("/api/") or path in ("/healthz", "/readyz")
+    """The API budget; health probes and the site's files share the larger one (a probe every second
+    from a load balancer must not eat a client's API budget)."""
+    return path.startswith("/api/")
 
 
 def client_address() -> str:
