@@ -67,7 +67,21 @@ FORBIDDEN = "Not allowed: the caller lacks the scope, or a cookie-signed write l
 CROSS_SITE = "a cross-site request (Sec-Fetch-Site other than same-origin/none, or another Origin)"
 
 
+PUBLIC_PATHS = ("/healthz", "/readyz")
+
+
 def spec(areas: list[str] | None = None) -> dict:
+    """The OpenAPI document; every path but the health probes may answer 401 and 403 (the policy point)."""
+    doc = _spec(areas)
+    for path, operations in doc["paths"].items():
+        for operation in operations.values():
+            if path not in PUBLIC_PATHS:
+                operation["responses"].setdefault("401", _err("No login or token, or a wrong, revoked or expired token"))
+                operation["responses"].setdefault("403", _err("The caller lacks the scope this needs (docs/security.md)"))
+    return doc
+
+
+def _spec(areas: list[str] | None) -> dict:
     """The document; ``areas`` are the service areas of the served index (the ``area`` enum)."""
     common = {"400": _err("Invalid parameter or body (the message names it)"),
               "429": _err("Rate limited; see Retry-After"), "503": _err("Index not loaded or database busy; see Retry-After")}
