@@ -21,10 +21,25 @@ STOP_WORDS = frozenset(
     "a an and are as at be been but by can could did do does for from had has have how i if in into is it its "
     "me my no not of on or our so that the their them then there these they this to too up us was we were what "
     "when where which while who why will with would you your hi hello thanks thank regards please".split())
-_STEMMER = Stemmer.Stemmer("english")
+_STEMMER = Stemmer.Stemmer("english", 0)   # no internal cache: ours below is bounded by word length
+# Words longer than this are not cached (here and in search.results): a cache of 65,536 words of up
+# to 20,000 characters each (a ticket may be one word) would hold gigabytes; measured ≈ 80 KB kept
+# per such request before this bound (issue 17). Longer words cost the same as a cache miss.
+CACHED_WORD_CHARS = 64
 
 
-@lru_cache(maxsize=65536)
+def cached_for_short_words(fn):
+    """``fn`` with an LRU cache used only for arguments of at most ``CACHED_WORD_CHARS`` characters."""
+    cached = lru_cache(maxsize=65536)(fn)
+
+    def call(word: str):
+        return cached(word) if len(word) <= CACHED_WORD_CHARS else fn(word)
+
+    call.cache_clear, call.cache_info, call.__doc__ = cached.cache_clear, cached.cache_info, fn.__doc__
+    return call
+
+
+@cached_for_short_words
 def _stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
@@ -33,7 +48,7 @@ def _is_compound(token: str) -> bool:
     return bool(SEP_RE.search(token.lstrip("-"))) or bool(MIXED_RE.search(token))
 
 
-@lru_cache(maxsize=65536)
+@cached_for_short_words
 def _word_tokens(raw: str) -> tuple[str, ...]:
     """The tokens of one word (see ``tokenize``)."""
     if raw.startswith("-") and not raw[1:].isdigit():

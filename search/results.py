@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from search.lexical_tokens import STOP_WORDS, _stem
+from search.lexical_tokens import STOP_WORDS, _stem, cached_for_short_words
 
 SNIPPET_CHARS = 240
 PREPARED_TEXTS = 8192   # section texts whose snippet data stays cached
@@ -123,12 +123,12 @@ def group_by_article(ranked: Iterable[int], article_of: Sequence[str] | Mapping[
 WORD_RE = re.compile(r"[A-Za-z0-9][\w.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
-@functools.lru_cache(maxsize=65536)
+@cached_for_short_words
 def _key(word: str) -> str:
     return _stem(word.lower())
 
 
-@functools.lru_cache(maxsize=65536)
+@cached_for_short_words
 def _term(word: str) -> str | None:
     """A query word's highlight key; None for words shorter than 3 characters and stop words."""
     return None if len(word) < 3 or word.lower() in STOP_WORDS else _key(word)

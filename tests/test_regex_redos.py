@@ -130,7 +130,7 @@ def _regex_calls() -> dict:
     })
     for name in ("GREETING_RE", "SIGN_OFF_RE", "QUOTE_HEADER_RE"):          # matched per line
         calls[f"ticket.{name}"] = (lambda p: lambda t: [p.match(line) for line in t.split("\n")])(getattr(ticket, name))
-    for name in ("BOILERPLATE_RE", "LOG_LINE_RE"):                          # searched per line
+    for name in ("BOILERPLATE_RE", "LOG_LINE_RE", "LOG_PUNCTUATION_RE"):    # searched per line
         calls[f"ticket.{name}"] = (lambda p: lambda t: [p.search(line) for line in t.split("\n")])(getattr(ticket, name))
     return calls
 
@@ -252,6 +252,9 @@ OLD_TICKET_PATTERNS = {
                               r"kind regards|br|cheers|sincerely|thx|ty|merci|gracias|--+|—+|__+)\s*[,.!]*\s*$", re.I),
     "QUOTE_HEADER_RE": re.compile(r"^\s*(on .{3,120} wrote:|-{2,} ?original message ?-{2,}|from: .+|le .+ a écrit ?:|"
                                   r"am .+ schrieb .+:)\s*$", re.I),
+    "LOG_LINE_RE": re.compile(r"(^\s*at [\w$.<>]+\(.*\)\s*$)|(^\s*\d{4}-\d\d-\d\d[ T]\d\d:\d\d)|(^\s*\[?\d\d:\d\d:\d\d)|"
+                              r"(^\s*[<>*] )|(^\s*[\w-]+: [^ ]+$)|(^\s*(HTTP/\d|GET |POST |PUT |HEAD |OPTIONS ))|"
+                              r"(^\s*(Caused by|Exception|Traceback|E/|W/|I/|D/)\b)|(^\s*[{}\[\]])", re.I),
     "BOILERPLATE_RE": re.compile(r"(sent from my (iphone|android|ipad|mobile)|this (e-?mail|message) (and any attachments )?"
                                  r"(is|are|may be) confidential|please consider the environment|unsubscribe|"
                                  r"^\s*(ticket|case|priority|severity|product|customer|account|submitted|requester|"
@@ -260,7 +263,9 @@ OLD_TICKET_PATTERNS = {
 WORDISH = st.text(alphabet="AaBbZz019_é. -:", max_size=14)
 LINEISH = st.lists(st.sampled_from(["thanks", "Thank", " you", " ", "  ", ",", ".", "!", "-", "--", "—", "_", "__",
                                     "x", "am", "Am", " schrieb ", "schrieb", ":", "ticket", "id", "#", "no.", "no",
-                                    "on", " wrote:", "from: ", "le", " a écrit", "é", "\t", "regards", "best", "a"]),
+                                    "on", " wrote:", "from: ", "le", " a écrit", "é", "\t", "regards", "best", "a",
+                                    "at ", "a.b", "(", ")", "$", "2026-11-20", "T", "10:00", ":01", "[", "]", "{",
+                                    "<", ">", "*", "HTTP/1", "GET ", "Caused by", "E/", "Traceback", "x-cache"]),
                    max_size=10).map("".join)
 
 
@@ -278,8 +283,65 @@ def test_rewritten_identifier_patterns_match_what_the_old_ones_matched(text):
 @example(line="Am 12.03.2024 um 10:00 schrieb Max Mustermann <max@example.com>:")
 @example(line="  Ticket ID :  ZD-48121  ")
 @example(line="Thanks so much!! ")
+@example(line="    at com.example.Player.load(Player.java:120)  ")
+@example(line=" 2026-11-20T10:00:01 fragLoadError")
+@example(line="x-cache: MISS")
+@example(line="  Caused by: java.io.IOException")
 def test_rewritten_ticket_patterns_decide_like_the_old_ones(line):
     for name, old in OLD_TICKET_PATTERNS.items():
         new = getattr(ticket, name)
-        method = "search" if name == "BOILERPLATE_RE" else "match"
+        method = "search" if name in ("BOILERPLATE_RE", "LOG_LINE_RE") else "match"
         assert bool(getattr(new, method)(line)) == bool(getattr(old, method)(line)), (name, line)
+
+
+# -- the attacks of the issue, as requests -----------------------------------------------------------
+REQUEST_CPU_SECONDS = 5.0    # the fixed code answers each in ≈ 0.1 s of CPU (20,000-character tickets)
+ATTACKS = [
+    ("GET", {"q": "Aa" + "A" * 28}, None),
+    ("GET", {"q": "Aa" + "A" * 34}, None),
+    ("GET", {"q": ("AB" + "c" * 505 + "_")[:512], "k": "50"}, None),
+    ("POST", {}, {"body": ISSUE_TICKET}),
+    ("POST", {"k": "50"}, {"body": "AB" + "c" * 19990 + "_"}),
+    ("POST", {}, {"body": "Hi,\nthe player fails\nthanks" + " " * 19900 + "x", "subject": "Aa" + "A" * 900}),
+    ("POST", {}, {"body": "Ticket:" + " " * 19890 + "x y\n" + _repeat("AbAbAbAb_ ", 99)}),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method, args, body", ATTACKS, ids=[f"{m}-{i}" for i, (m, _a, _b) in enumerate(ATTACKS)])
+def test_the_issue_attacks_are_answered_within_bounded_cpu(client, method, args, body):
+    path = "/api/search" if method == "GET" else "/api/suggest"
+    start = time.process_time()
+    try:
+        with hard_limit(20.0):
+            response = client.open(path, method=method, query_string=args, json=body)
+    except TimeoutError:
+        pytest.fail(f"{method} {path}: still running after 20 s")
+    seconds = time.process_time() - start
+    # (the alarm inside a request becomes the app's 500: the message says how long it ran)
+    assert response.status_code == 200, f"{seconds:.1f} CPU s: " + response.get_data(as_text=True)[:300]
+    assert seconds < REQUEST_CPU_SECONDS, f"{method} {path}: {seconds:.2f} CPU s"
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        return int(next(line for line in status if line.startswith("VmRSS:")).split()[1]) / 1024
+
+
+def test_long_words_are_not_kept_by_the_word_caches():
+    """Tokenizer, stemmer and highlighter cache per word; a ticket may be one 20,000-character word.
+    Before the length bound each such request left ≈ 80 KB in the caches (65,536 entries each, and
+    PyStemmer's own 10,000): 400 distinct words grew the process by ≈ 30 MB, a full cache by gigabytes."""
+    words = [f"{n:05d}" + _repeat("abcdefghijklmnopqrstuvwxyz"[n % 26] + "q", 19990) for n in range(400)]
+    lexical_tokens.tokenize(words[0])
+    results.Snippets(words[0] + " warm")(SECTION)
+    caches = (lexical_tokens._word_tokens, lexical_tokens._stem, results._term, results._key)
+    sizes, before = [c.cache_info().currsize for c in caches], _rss_mb()
+    for word in words:
+        assert lexical_tokens.tokenize(word) == [word.lower()]   # a digit-letter word is kept whole
+        results.Snippets(word)(SECTION)
+    grown = _rss_mb() - before
+    assert grown < 8, f"RSS grew by {grown:.1f} MB for 400 long words"
+    assert [c.cache_info().currsize for c in caches] == sizes
+    lexical_tokens.tokenize("fragLoadError fragLoadError")
+    assert lexical_tokens._word_tokens.cache_info().hits >= 1   # short words are still cached
