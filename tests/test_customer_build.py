@@ -5,16 +5,21 @@ file of the output (HTML, JSON, sitemap, scripts), after undoing HTML and JSON e
 """
 from __future__ import annotations
 
+import functools
 import html
+import http.server
 import json
 import re
 import shutil
+import threading
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from kb_cli.main import cli
 from site_builder.validate import validate_file
+from tests import browser_kit as kit
 from tests.conftest import FIXTURE_KB, ROOT
 
 CUSTOMER_FAQ = """---
@@ -227,3 +232,31 @@ def test_real_kb_customer_build_leaks_no_internal_article(tmp_path):
     corpus = json.loads((site / "kb-corpus.json").read_text(encoding="utf-8"))
     assert corpus["articles"] and all(not i.split(" (")[1].rstrip(")") in {a["id"] for a in corpus["articles"]}
                                       for i in marks)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (kit.CHROMIUM.exists() and kit.CHROMEDRIVER.exists()), reason="needs Debian chromium")
+def test_customer_site_searches_offline_without_errors(tmp_path):
+    """No service scripts: MkDocs' offline search answers from the customer pages only, and the
+    pages raise no script errors."""
+    kb = _kb(tmp_path)
+    assert _build(kb / "mkdocs.yml", tmp_path / "site", "--audience", "customer").exit_code == 0
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "site"))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    driver = kit.make_driver()
+    try:
+        kit.load(driver, f"http://127.0.0.1:{server.server_address[1]}/")
+        assert driver.title.endswith("Fixture KB — customer edition")
+        driver.execute_script("document.getElementById('__search').click()")
+        box = driver.find_element("css selector", "[data-md-component=search-query]")
+        kit.wait(driver, lambda d: box.is_displayed())
+        box.send_keys("upload")
+        kit.wait(driver, lambda d: d.find_elements("css selector", ".md-search-result__item"))
+        results = " ".join(e.text for e in driver.find_elements("css selector", ".md-search-result__item"))
+        assert "Uploads larger than the limit" in results and "Gateway body-limit" not in results
+        assert not [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    finally:
+        driver.quit()
+        server.shutdown()
