@@ -37,6 +37,14 @@ def peer_trusted(peer: str, trusted: tuple[str, ...]) -> bool:
     return any(address in ipaddress.ip_network(network, strict=False) for network in trusted)
 
 
+def as_utf8(value: str) -> str:
+    """WSGI hands header bytes over as Latin-1 text; oauth2-proxy sends UTF-8 (José, not JosÃ©)."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def groups_of(header: str) -> list[str]:
     """oauth2-proxy joins groups with commas; blanks and over-long names are dropped."""
     names = (g.strip() for g in header.split(",")[:MAX_GROUPS])
@@ -52,9 +60,10 @@ def principal(settings, req) -> Principal | None:
     if not peer_trusted(peer_of(req), settings.trusted_proxies):
         raise UntrustedIdentity(f"the identity header {settings.proxy_user_header} came from an address that is "
                                 "not in trusted_proxies")
-    user = user.strip()
-    if not USER_RE.fullmatch(user):
+    user = as_utf8(user.strip())
+    if not USER_RE.fullmatch(user):   # two headers arrive joined by a comma: refused, not one of them picked
         raise UntrustedIdentity(f"the identity header {settings.proxy_user_header} is not a user name "
                                 f"(1..{MAX_USER} characters, no control characters, commas or semicolons)")
-    roles = roles_from_groups(groups_of(req.headers.get(settings.proxy_groups_header, "")), settings.oidc_role_groups)
+    groups = groups_of(as_utf8(req.headers.get(settings.proxy_groups_header, "")))
+    roles = roles_from_groups(groups, settings.oidc_role_groups)
     return Principal(user, "proxy", scopes_of_roles(roles), roles)
