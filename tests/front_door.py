@@ -5,6 +5,7 @@ stand-in for oauth2-proxy's ``/oauth2/auth`` that nginx's ``auth_request`` asks 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -141,11 +142,27 @@ class _Verifier(BaseHTTPRequestHandler):
         pass
 
 
+class _Echo(BaseHTTPRequestHandler):
+    """An upstream that answers with the request headers it received, as JSON."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):   # quiet
+        pass
+
+
 @contextlib.contextmanager
-def running_verifier():
+def running_verifier(handler=None):
     """The stand-in for oauth2-proxy on a free 127.0.0.1 port (a thread); yields the server (``.seen``
-    lists (path, X-Forwarded-Uri, cookie value) of each verdict asked)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Verifier)
+    lists (path, X-Forwarded-Uri, cookie value) of each verdict asked). ``handler="echo"``: an
+    upstream that echoes the headers it got instead."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo if handler == "echo" else _Verifier)
     server.daemon_threads, server.seen = True, []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

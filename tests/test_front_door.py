@@ -202,6 +202,21 @@ def unreachable_door(tmp_path_factory):
         yield SimpleNamespace(https=https, tls=client_tls(cert))
 
 
+def test_without_auth_request_nginx_sends_no_identity_header(tmp_path):
+    """AUTH_REQUEST off (auth none or oidc): a client's X-Forwarded-User / X-Forwarded-Groups never reach
+    an instance (here an upstream that echoes the headers it got)."""
+    cert, key = tls_certificate(tmp_path)
+    with running_verifier("echo") as echo, running_nginx(
+            lambda https, http_port, prefix: template_values(https, http_port, [echo.server_port], cert, key)) \
+            as (https, _, _):
+        door = SimpleNamespace(https=https, tls=client_tls(cert))
+        status, _, body = fetch(door, "GET", "/x", headers={"X-Forwarded-User": "root", "X-Forwarded-Groups": "kb-admins",
+                                                            "X-Other": "kept"})
+    got = json.loads(body)
+    assert status == 200 and got["x-other"] == "kept"
+    assert "x-forwarded-user" not in got and "x-forwarded-groups" not in got, got
+
+
 def test_no_instance_is_json_502_and_too_many_connections_json_429(unreachable_door):
     assert_json_error(*fetch(unreachable_door, "GET", "/api/search?q=x"), 502, "bad_gateway")
     with SlowClients(("127.0.0.1", unreachable_door.https), {"slow_body": 2}, tls=unreachable_door.tls):
