@@ -9,6 +9,7 @@ is a 401, audited, and counts towards the per-client failure throttle like a wro
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -29,12 +30,17 @@ def peer_of(req) -> str:
     return req.environ.get("kb.proxy_addr") or req.remote_addr or ""
 
 
+@functools.lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]):
+    return tuple(ipaddress.ip_network(network, strict=False) for network in trusted)
+
+
 def peer_trusted(peer: str, trusted: tuple[str, ...]) -> bool:
     try:
         address = ipaddress.ip_address(peer.strip().strip("[]"))
     except ValueError:   # a Unix socket or an in-process call has no address: not a proxy
         return False
-    return any(address in ipaddress.ip_network(network, strict=False) for network in trusted)
+    return any(address in network for network in _networks(tuple(trusted)))
 
 
 def as_utf8(value: str) -> str:
