@@ -100,8 +100,10 @@ def test_a_spoofed_header_from_an_untrusted_peer_is_401_and_audited(proxy_app):
         assert response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized", path
     write = client.post("/api/links", json=LINK, headers=_as("root", "kb-admins"), environ_base=STRANGER)
     assert write.status_code == 401
+    groups_only = client.get("/api/links", headers={"X-Forwarded-Groups": "kb-admins"}, environ_base=STRANGER)
+    assert groups_only.status_code == 401
     failures = audit.rows(engine, action="auth.failure")
-    assert len(failures) == 5 and failures[-1].client == "192.0.2.9" and failures[-1].actor == "anonymous"
+    assert len(failures) == 6 and failures[-1].client == "192.0.2.9" and failures[-1].actor == "anonymous"
     assert "trusted_proxies" in str(failures[-1].detail)
     assert not audit.rows(engine, action="link.create")
     # a public endpoint answers, but not as the claimed user

@@ -60,12 +60,13 @@ def groups_of(header: str) -> list[str]:
 def principal(settings, req) -> Principal | None:
     """The user the proxy vouches for, None when no identity header came; UntrustedIdentity when one
     came from a peer that is not a trusted proxy, or is not a usable user name."""
-    user = req.headers.get(settings.proxy_user_header)
-    if user is None or not user.strip():   # nginx drops a header whose value is empty
+    user = req.headers.get(settings.proxy_user_header, "")
+    claimed = [name for name in (settings.proxy_user_header, settings.proxy_groups_header) if name in req.headers]
+    if claimed and not peer_trusted(peer_of(req), settings.trusted_proxies):
+        raise UntrustedIdentity(f"the identity header {claimed[0]} came from an address that is not in "
+                                "trusted_proxies")
+    if not user.strip():   # nginx drops a header whose value is empty: no user named, anonymous
         return None
-    if not peer_trusted(peer_of(req), settings.trusted_proxies):
-        raise UntrustedIdentity(f"the identity header {settings.proxy_user_header} came from an address that is "
-                                "not in trusted_proxies")
     user = as_utf8(user.strip())
     if not USER_RE.fullmatch(user):   # two headers arrive joined by a comma: refused, not one of them picked
         raise UntrustedIdentity(f"the identity header {settings.proxy_user_header} is not a user name "
