@@ -48,12 +48,17 @@ def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
 @click.option("--site-dir", default=None, help="Output directory (setting site_dir).")
 @click.option("--mkdocs-config", default=None, help="MkDocs configuration file (setting mkdocs_config).")
 @click.option("--no-strict", is_flag=True, help="Do not fail on MkDocs warnings (validation errors still fail).")
+@click.option("--audience", type=click.Choice(["customer"]), default=None,
+              help="Build a separate site with only this audience's articles (needs --site-dir).")
 @click.pass_context
-def build(ctx: click.Context, site_dir: str | None, mkdocs_config: str | None, no_strict: bool) -> None:
+def build(ctx: click.Context, site_dir: str | None, mkdocs_config: str | None, no_strict: bool,
+          audience: str | None) -> None:
     from kb_cli.build_site import build_site
 
+    if audience and not site_dir:
+        raise click.UsageError("--audience needs --site-dir: the customer site must not overwrite the internal one")
     settings = _settings(ctx, site_dir=site_dir, mkdocs_config=mkdocs_config)
-    build_site(settings, strict=not no_strict)
+    build_site(settings, strict=not no_strict, audience=audience)
     click.echo(f"Site built in {settings.site_dir}/ (corpus export: {settings.corpus_path})")
 
 

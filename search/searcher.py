@@ -61,10 +61,12 @@ class SearchResponse:
     build_id: str
     took_ms: float
     evidence: abstention.Evidence | None = None   # why it is (not) confident; not in the JSON
+    matched_articles: int | None = None   # articles holding a query word or identifier (None: dense mode)
 
     def to_json(self) -> dict:
         return {"query": self.query, "mode": self.mode, "confident": self.confident,
                 "no_confident_match": not self.confident, "identifiers": self.identifiers,
+                "matched_articles": self.matched_articles,
                 "build_id": self.build_id, "took_ms": round(self.took_ms, 2),
                 "results": [r.to_json() for r in self.results]}
 
@@ -99,6 +101,7 @@ class Searcher:
         self._link_list = np.array([is_link_list(c["heading"]) for c in build.chunks], dtype=bool)
         self._shown = [bool(c["text"].strip()) and not link for c, link in zip(build.chunks, self._link_list)]
         self._article_of = np.asarray(build.chunk_article)
+        _, self._article_index = np.unique(self._article_of, return_inverse=True)   # chunk → article number
         self._fallback: dict[str, int] = {}   # article → its first section that can be shown
         for i, chunk in enumerate(build.chunks):
             if self._shown[i]:
@@ -209,7 +212,22 @@ class Searcher:
         confident = self._confident(mode, results, candidates, evidence)
         found = sorted(set(spelling.values()))
         return SearchResponse(query, mode, results, confident, found, self.build.build_id,
-                              (time.perf_counter() - started) * 1000, evidence)
+                              (time.perf_counter() - started) * 1000, evidence,
+                              self._matched_articles(lexical_all, idents, allowed))
+
+    def _matched_articles(self, lexical_all: np.ndarray | None, idents: dict[int, IdentifierMatch],
+                          allowed: np.ndarray | None) -> int | None:
+        """How many articles (within the filters) hold at least one of the query's words or
+        identifiers: the honest "N articles match" behind a page of at most k results. Every
+        article is *near* a query in the dense lane, so dense mode has no count (None)."""
+        if lexical_all is None:
+            return None
+        hit = lexical_all > 0
+        if idents:
+            hit[np.fromiter(idents, np.int64, len(idents))] = True
+        if allowed is not None:
+            hit &= self._mask(allowed, len(hit))
+        return int(np.unique(self._article_index[hit]).size)
 
     def _spelling(self, query: str, idents: dict[int, IdentifierMatch]) -> dict[str, str]:
         """Each matched identifier key as the query wrote it (as the KB writes it if the query's

@@ -38,6 +38,7 @@ RESULT = {"type": "object", "required": ["article_id", "title", "type", "service
 SEARCH = {"type": "object", "required": ["query", "mode", "confident", "no_confident_match", "results", "build_id"],
           "properties": {"query": {"type": "string"}, "mode": {"type": "string"}, "confident": {"type": "boolean"},
                          "no_confident_match": {"type": "boolean"}, "identifiers": {"type": "array", "items": {"type": "string"}},
+                         "matched_articles": {"type": "integer", "minimum": 0, "nullable": True},
                          "build_id": {"type": "string"}, "took_ms": {"type": "number"},
                          "results": {"type": "array", "items": RESULT}}}
 LINK = {"type": "object", "required": ["id", "ticket_id", "article_id", "anchor", "source", "created_at"],
