@@ -44,7 +44,7 @@ def run_serve(settings, dev: bool, threads: int) -> None:
     from search.service.auth.principals import check_auth_setting, parse_role_groups
 
     try:
-        check_auth_setting(settings.auth, settings.host)   # auth none only on loopback
+        check_auth_setting(settings.auth, settings.host, settings.trusted_proxies)   # none: loopback; proxy: trusted_proxies
         parse_role_groups(settings.oidc_role_groups)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None

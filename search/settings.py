@@ -8,9 +8,13 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+
+HEADER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}")
 
 
 class SettingsError(ValueError):
@@ -49,7 +53,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("oidc_scope", "openid profile email groups", "Scopes requested at login"),
     Setting("oidc_groups_claim", "groups", "Claim (ID token or userinfo) holding the user's groups"),
     Setting("oidc_role_groups", "", "Roles from groups: role=group[|group…],… with roles reader, agent, editor, admin "
-            "(group * = every user who logs in); a user with no role may do nothing"),
+            "(group * = every user who logs in); a user with no role may do nothing. Used by auth oidc and proxy"),
     Setting("session_minutes", 480.0, "Minutes a login session lasts (then the user logs in again)", (0.05, 10080)),
     Setting("secret_key", "", "Key signing session cookies; empty means a random key kept in <data_dir>/secret_key "
             "(replicas behind one name must share one: set it)"),
@@ -61,7 +65,12 @@ SETTINGS: tuple[Setting, ...] = (
             "empty means localhost, 127.0.0.1, ::1 and the 'host' setting"),
     Setting("ticket_id_pattern", "", "Regular expression every (canonical) ticket id must match in full; empty allows any"),
     Setting("reload_interval", 2.0, "Seconds between checks for a newly published index build (0 = never)", (0, 3600)),
-    Setting("trusted_proxies", (), "Addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated)"),
+    Setting("trusted_proxies", (), "Addresses/CIDRs of reverse proxies whose X-Forwarded-For (and, with auth proxy, "
+            "identity headers) are believed (comma-separated)"),
+    Setting("proxy_user_header", "X-Forwarded-User", "auth proxy: request header holding the user's name, set by the "
+            "authenticating proxy (oauth2-proxy's name); believed only from a peer in trusted_proxies"),
+    Setting("proxy_groups_header", "X-Forwarded-Groups", "auth proxy: request header holding the user's groups, "
+            "comma-separated (mapped to roles by oidc_role_groups)"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -99,6 +108,8 @@ class Settings:
     ticket_id_pattern: str = ""
     reload_interval: float = 2.0
     trusted_proxies: tuple[str, ...] = ()
+    proxy_user_header: str = "X-Forwarded-User"
+    proxy_groups_header: str = "X-Forwarded-Groups"
 
     @property
     def index_path(self) -> Path:
@@ -185,6 +196,10 @@ def load_settings(config_file: str | None = None, overrides: dict | None = None,
     if settings.encoder_backend not in ("auto", "onnx", "torch"):
         raise SettingsError(f"setting 'encoder_backend': {settings.encoder_backend!r} is not auto, onnx or torch")
     _check_pattern(settings.ticket_id_pattern)
+    for name in ("proxy_user_header", "proxy_groups_header"):
+        if not HEADER_NAME_RE.fullmatch(getattr(settings, name)):
+            raise SettingsError(f"setting '{name}': {getattr(settings, name)!r} is not an HTTP header name "
+                                "(letters, digits and '-', e.g. X-Forwarded-User)")
     return settings
 
 

@@ -57,7 +57,7 @@ def test_auth_none_refuses_a_non_loopback_address(real_settings, real_searcher, 
                                     env={"KB_SITE_DIR": str(tmp_path / "site"), "KB_DATA_DIR": str(tmp_path)})
         assert result.exit_code == 1 and "setting 'auth' is 'none'" in result.output, result.output
     proxy = CliRunner().invoke(cli, ["serve"], obj={}, env={"KB_AUTH": "proxy", "KB_SITE_DIR": str(tmp_path / "site")})
-    assert proxy.exit_code == 1 and "not available in this version" in proxy.output
+    assert proxy.exit_code == 1 and "'trusted_proxies' is empty" in proxy.output, proxy.output
 
 
 def test_auth_none_serves_this_machine_only(client):

@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     ``watch`` starts the background thread that swaps in newly published index builds.
     """
     settings = settings or load_settings()
-    check_auth_setting(settings.auth, settings.host)   # ValueError naming the setting: auth none only on loopback
+    check_auth_setting(settings.auth, settings.host, settings.trusted_proxies)   # ValueError naming the setting
     app = Flask(__name__, static_folder=None)
     app.url_map.converters["sitepath"] = site.SitePathConverter
     # absolute: Flask resolves relative paths against the package, not the working directory

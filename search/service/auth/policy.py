@@ -8,7 +8,10 @@ Authentication, first match wins:
    ``AUTH_FAILURES_PER_MINUTE``). The legacy shared ``api_token`` setting is still accepted.
 2. ``auth = none``: the local user, with every scope (the server only binds to loopback then, and a
    request that arrives through a proxy from another machine is refused).
-3. ``auth = oidc`` / ``proxy``: a login session / the authenticating proxy's header (``sessions``).
+3. ``auth = oidc``: a login session (``sessions``).
+4. ``auth = proxy``: the user header of an authenticating reverse proxy, believed only from a peer in
+   ``trusted_proxies`` (``proxy_identity``); from any other peer it is a 401, audited and throttled.
+   Its writes need no CSRF token, but the guard's cross-site write refusal applies to them as to all.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import logging
 
 from flask import Flask, g, redirect, request, url_for
 
-from search.service.auth import audit, sessions, tokens
+from search.service.auth import audit, proxy_identity, sessions, tokens
 from search.service.auth.principals import LOCAL, STAFF_ONLY, Principal, expand, is_loopback
 from search.service.errors import ApiError
 
@@ -89,6 +92,11 @@ def authenticate(app: Flask, req, client: str) -> Principal | None:
             raise ApiError(403, "forbidden", "this server runs with auth = none and serves this machine only; "
                            "set the 'auth' setting to serve others")
         return LOCAL
+    if mode == "proxy":
+        try:
+            return proxy_identity.principal(state.settings, req)
+        except proxy_identity.UntrustedIdentity as exc:
+            raise _fail(state, client, str(exc)) from None
     return sessions.principal(app, req, client)
 
 
@@ -103,7 +111,9 @@ def check(app: Flask, req, endpoint: str | None, client: str) -> Principal | Non
             return None
     principal = authenticate(app, req, client)
     if principal is None:
-        raise ApiError(401, "unauthorized", "log in (/auth/login) or send 'Authorization: Bearer <token>'",
+        how = "sign in through the authenticating proxy" if app.extensions["kb"].settings.auth == "proxy" \
+            else "log in (/auth/login)"
+        raise ApiError(401, "unauthorized", f"{how} or send 'Authorization: Bearer <token>'",
                        {"WWW-Authenticate": 'Bearer realm="kb"'})
     if not principal.allows(scope):
         audit.record(app.extensions["kb"].engine, principal.name, "access.denied", endpoint or req.path[:200],

@@ -56,13 +56,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_auth_setting(auth: str, host: str) -> None:
-    """Refuse ``auth = none`` unless bound to loopback (raises ValueError naming the setting)."""
+def check_auth_setting(auth: str, host: str, trusted_proxies=()) -> None:
+    """Refuse ``auth = none`` unless bound to loopback, and ``auth = proxy`` without ``trusted_proxies``
+    (the identity header would then be believed from nobody; raises ValueError naming the setting)."""
     if auth not in AUTH_MODES:
         raise ValueError(f"setting 'auth': {auth!r} is not one of {', '.join(AUTH_MODES)}")
-    if auth == "proxy":
-        raise ValueError("setting 'auth': 'proxy' (identity from an authenticating proxy) is not available in this "
-                         "version yet; use 'oidc'")
+    if auth == "proxy" and not trusted_proxies:
+        raise ValueError("setting 'auth' is 'proxy' (identity from an authenticating reverse proxy) but "
+                         "'trusted_proxies' is empty: set trusted_proxies (KB_TRUSTED_PROXIES) to the address of "
+                         "the proxy whose identity header is to be believed")
     if auth == "none" and not is_loopback(host):
         raise ValueError(f"setting 'auth' is 'none' (no login), which is allowed only on a loopback address, but "
                          f"'host' is {host!r}: set auth to 'oidc' or 'proxy' (KB_AUTH) to serve other machines, "

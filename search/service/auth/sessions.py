@@ -71,8 +71,9 @@ def init_app(app: Flask) -> None:
     app.config.update(SESSION_COOKIE_NAME="kb_session", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
                       PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=settings.session_minutes))
-    if settings.auth == "oidc":
+    if settings.auth in ("oidc", "proxy"):
         parse_role_groups(settings.oidc_role_groups)   # ValueError naming the setting
+    if settings.auth == "oidc":
         app.extensions["kb_oauth"] = _oauth(app, settings)
     app.register_blueprint(bp)
 
