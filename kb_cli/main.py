@@ -48,12 +48,17 @@ def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
 @click.option("--site-dir", default=None, help="Output directory (setting site_dir).")
 @click.option("--mkdocs-config", default=None, help="MkDocs configuration file (setting mkdocs_config).")
 @click.option("--no-strict", is_flag=True, help="Do not fail on MkDocs warnings (validation errors still fail).")
+@click.option("--audience", type=click.Choice(["customer"]), default=None,
+              help="Build a separate site with only this audience's articles (needs --site-dir).")
 @click.pass_context
-def build(ctx: click.Context, site_dir: str | None, mkdocs_config: str | None, no_strict: bool) -> None:
+def build(ctx: click.Context, site_dir: str | None, mkdocs_config: str | None, no_strict: bool,
+          audience: str | None) -> None:
     from kb_cli.build_site import build_site
 
+    if audience and not site_dir:
+        raise click.UsageError("--audience needs --site-dir: the customer site must not overwrite the internal one")
     settings = _settings(ctx, site_dir=site_dir, mkdocs_config=mkdocs_config)
-    build_site(settings, strict=not no_strict)
+    build_site(settings, strict=not no_strict, audience=audience)
     click.echo(f"Site built in {settings.site_dir}/ (corpus export: {settings.corpus_path})")
 
 
@@ -115,6 +120,85 @@ def serve(ctx: click.Context, host, port, workers, threads: int, site_dir, dev: 
     from kb_cli.serve import run_serve
 
     run_serve(_settings(ctx, host=host, port=port, workers=workers, site_dir=site_dir), dev, threads)
+
+
+@cli.group(help="The service database (links, suggestions, API tokens, audit): migrations.")
+def db() -> None:
+    pass
+
+
+@db.command(name="upgrade", help="Migrate the service database (setting database_url) to the newest revision. "
+            "Idempotent; safe while other processes wait for it.")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    from kb_cli.db_cmds import run_upgrade
+
+    run_upgrade(_settings(ctx))
+
+
+@db.command(name="status", help="Show the service database's revision and whether it needs 'kb db upgrade'.")
+@click.pass_context
+def db_status(ctx: click.Context) -> None:
+    from kb_cli.db_cmds import run_status
+
+    run_status(_settings(ctx))
+
+
+@cli.group(help="API tokens for integrations (Authorization: Bearer TOKEN), stored hashed in the service database.")
+def token() -> None:
+    pass
+
+
+@token.command(name="create", help="Create a token and print it once. Scopes: read, suggest, links:write, "
+               "reports, admin (admin implies all).")
+@click.option("--name", required=True, help="Unique name, e.g. the integration (letters, digits, . _ -).")
+@click.option("--scope", required=True, help="Comma-separated scopes, e.g. read,suggest,links:write.")
+@click.option("--expires", type=int, default=None, help="Days until it expires (1-3650; default never).")
+@click.pass_context
+def token_create(ctx: click.Context, name: str, scope: str, expires: int | None) -> None:
+    from kb_cli.access_cmds import run_token_create
+
+    run_token_create(_settings(ctx), name, scope, expires)
+
+
+@token.command(name="list", help="List tokens (never the tokens themselves): name, state, scopes, expiry.")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@click.pass_context
+def token_list(ctx: click.Context, as_json: bool) -> None:
+    from kb_cli.access_cmds import run_token_list
+
+    run_token_list(_settings(ctx), as_json)
+
+
+@token.command(name="revoke", help="Revoke a token by name; every server refuses it from its next request on.")
+@click.argument("name")
+@click.pass_context
+def token_revoke(ctx: click.Context, name: str) -> None:
+    from kb_cli.access_cmds import run_token_revoke
+
+    run_token_revoke(_settings(ctx), name)
+
+
+@cli.command(help="Show the audit trail (writes, deletes, authentication failures, token changes), oldest first.")
+@click.option("--since", default=None, help="7d, 12h, 30m or an ISO date/time (UTC).")
+@click.option("--actor", default=None, help="Only this principal (e.g. cli:root, token:ticket-bot, a user).")
+@click.option("--action", default=None, help="Only this action (e.g. token.create, link.delete, auth.failure).")
+@click.option("--limit", type=click.IntRange(1, 10000), default=1000, show_default=True, help="The newest N rows.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def audit(ctx: click.Context, since, actor, action, limit: int, as_json: bool) -> None:
+    from kb_cli.access_cmds import run_audit
+
+    run_audit(_settings(ctx), since, actor, action, limit, as_json)
+
+
+@cli.command(help="Erase everything stored about a ticket: its links, suggestion records and report flags (audited).")
+@click.option("--ticket", required=True, help="The ticket id, e.g. ZD-48121.")
+@click.pass_context
+def erase(ctx: click.Context, ticket: str) -> None:
+    from kb_cli.access_cmds import run_erase
+
+    run_erase(_settings(ctx), ticket)
 
 
 def main() -> None:  # pragma: no cover - console entry

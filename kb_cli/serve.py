@@ -40,8 +40,17 @@ def run_serve(settings, dev: bool, threads: int) -> None:
 
     if not (Path(settings.site_dir) / "index.html").exists():
         raise click.ClickException(f"no built site in {settings.site_dir}/: run 'kb build' first")
+    from search.service.auth import audit
+    from search.service.auth.principals import check_auth_setting, parse_role_groups
+
+    try:
+        check_auth_setting(settings.auth, settings.host, settings.trusted_proxies)   # none: loopback; proxy: trusted_proxies
+        parse_role_groups(settings.oidc_role_groups)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: binding to {settings.host}, reachable from other machines", err=True)
+    audit.configure_log(settings.audit_log)   # inherited by the workers gunicorn forks
     _check_port_free(settings.host, settings.port)
     _open_links_database(settings)
     click.echo(f"Serving site and API on http://{settings.host}:{settings.port}/ "
@@ -81,9 +90,10 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def _open_links_database(settings) -> None:
-    """Open the links database once before any worker starts: a bad file or URL is one clear error
-    here (in a worker it was a traceback and "Worker failed to boot"), and a new database gets its
-    tables and WAL mode from one process instead of from every worker at once."""
+    """Check the service database before any worker starts: a bad file or URL, or a database that
+    needs ``kb db upgrade``, is one clear error here (in a worker it was a traceback and "Worker
+    failed to boot"); a new, empty database is created at the newest revision by this one process
+    instead of by every worker at once."""
     from search.service.links import StoreBusy, StoreError, open_store
 
     try:

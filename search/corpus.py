@@ -32,6 +32,7 @@ class Article:
     related_alerts: tuple[str, ...] = ()
     description: str | None = None
     status: str = "validated"
+    audience: str | None = None     # internal | partner | customer; None (not declared) is treated as internal
     sections: tuple[Section, ...] = field(default_factory=tuple)
 
 
@@ -50,7 +51,8 @@ def _article(raw: dict) -> Article:
                    url=raw["url"], stable_url=raw["stable_url"], tags=tuple(raw.get("tags") or ()),
                    error_codes=tuple(raw.get("error_codes") or ()),
                    related_alerts=tuple(raw.get("related_alerts") or ()),
-                   description=raw.get("description"), status=raw.get("status", "validated"), sections=sections)
+                   description=raw.get("description"), status=raw.get("status", "validated"),
+                   audience=raw.get("audience"), sections=sections)
 
 
 def parse_corpus(doc: dict, source: str = "corpus export") -> Corpus:

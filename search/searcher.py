@@ -61,10 +61,12 @@ class SearchResponse:
     build_id: str
     took_ms: float
     evidence: abstention.Evidence | None = None   # why it is (not) confident; not in the JSON
+    matched_articles: int | None = None   # articles holding a query word or identifier (None: dense mode)
 
     def to_json(self) -> dict:
         return {"query": self.query, "mode": self.mode, "confident": self.confident,
                 "no_confident_match": not self.confident, "identifiers": self.identifiers,
+                "matched_articles": self.matched_articles,
                 "build_id": self.build_id, "took_ms": round(self.took_ms, 2),
                 "results": [r.to_json() for r in self.results]}
 
@@ -91,6 +93,7 @@ class Searcher:
         self.encoder = encoder
         self.config = config or SearchConfig()
         self._areas = {a["service_area"] for a in build.articles.values()}
+        self._audience_masks: dict[frozenset[str], np.ndarray] = {}
         self._anchors = [c["anchor"] for c in build.chunks]
         self._sections = [self._section(c) for c in build.chunks]   # each hit's fixed fields, made once
         # link lists (Related, See also) never rank; empty sections (a heading whose text is all in
@@ -98,6 +101,7 @@ class Searcher:
         self._link_list = np.array([is_link_list(c["heading"]) for c in build.chunks], dtype=bool)
         self._shown = [bool(c["text"].strip()) and not link for c, link in zip(build.chunks, self._link_list)]
         self._article_of = np.asarray(build.chunk_article)
+        _, self._article_index = np.unique(self._article_of, return_inverse=True)   # chunk → article number
         self._fallback: dict[str, int] = {}   # article → its first section that can be shown
         for i, chunk in enumerate(build.chunks):
             if self._shown[i]:
@@ -111,15 +115,24 @@ class Searcher:
         return sorted(self._areas)
 
     # -- filters ----------------------------------------------------------------------------
-    def _allowed(self, area: str | None, type_: str | None, tag: str | None) -> np.ndarray | None:
-        if not (area or type_ or tag):
+    def _allowed(self, area: str | None, type_: str | None, tag: str | None,
+                 hidden: frozenset[str] = frozenset()) -> np.ndarray | None:
+        if not (area or type_ or tag or hidden):
             return None
+        if not (area or type_ or tag):   # an audience filter alone: the same for every request of a caller kind
+            cached = self._audience_masks.get(hidden)
+            if cached is None:
+                cached = self._audience_masks[hidden] = self._filter(None, None, None, hidden)
+            return cached
+        return self._filter(area, type_, tag, hidden)
+
+    def _filter(self, area: str | None, type_: str | None, tag: str | None, hidden: frozenset[str]) -> np.ndarray:
         for name, value, known in (("area", area, self._areas), ("type", type_, TYPES)):
             if value and value not in known:
                 raise QueryError(f"parameter '{name}': {value!r} is not one of: " + ", ".join(sorted(known)))
         keep = {aid for aid, a in self.build.articles.items()
                 if (not area or a["service_area"] == area) and (not type_ or a["type"] == type_)
-                and (not tag or tag in a.get("tags", ()))}
+                and (not tag or tag in a.get("tags", ())) and (a.get("audience") or "internal") not in hidden}
         return np.array([i for i, aid in enumerate(self.build.chunk_article) if aid in keep], dtype=np.int64)
 
     # -- lanes -------------------------------------------------------------------------------
@@ -166,13 +179,14 @@ class Searcher:
     # -- query -------------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, mode: str = "hybrid", area: str | None = None,
                type: str | None = None, tag: str | None = None,  # noqa: A002 - API name
-               focus: str | None = None) -> SearchResponse:
+               focus: str | None = None, hidden_audiences: frozenset[str] = frozenset()) -> SearchResponse:
         """Rank sections for ``query`` and group them per article. Raises QueryError on bad input.
 
         ``focus``: a shorter statement of what the query is about (a ticket's cleaned description,
         see ``search.ticket.ticket_query``). The dense lane embeds it and snippets highlight its
         terms; the lexical and identifier lanes still read all of ``query`` (pasted logs included).
-        Default: the query itself."""
+        Default: the query itself. ``hidden_audiences``: articles of these audiences (an undeclared
+        audience counts as internal) are left out, their sections too."""
         started = time.perf_counter()
         if mode not in MODES:
             raise QueryError(f"parameter 'mode': {mode!r} is not one of {', '.join(MODES)}")
@@ -181,7 +195,7 @@ class Searcher:
         if not query or not query.strip():
             raise QueryError("parameter 'q': empty query; type some words, an error code or paste a ticket")
         focus = focus if focus and focus.strip() else query
-        allowed = self._allowed(area, type, tag)
+        allowed = self._allowed(area, type, tag, hidden_audiences)
         idents = self._identifiers(query, allowed) if mode == "hybrid" else IdentifierHits.empty()
         candidates, lexical_all = self._candidates(query, focus, mode, allowed, idents)
         ranked = self._rank(mode, candidates, idents, k * 8)
@@ -195,7 +209,21 @@ class Searcher:
         confident = self._confident(mode, results, candidates, evidence)
         found = sorted(set(spelling.values()))
         return SearchResponse(query, mode, results, confident, found, self.build.build_id,
-                              (time.perf_counter() - started) * 1000, evidence)
+                              (time.perf_counter() - started) * 1000, evidence,
+                              self._matched_articles(lexical_all, idents, allowed))
+
+    def _matched_articles(self, lexical_all: np.ndarray | None, idents: IdentifierHits,
+                          allowed: np.ndarray | None) -> int | None:
+        """How many articles (within the filters) hold at least one of the query's words or
+        identifiers: the honest "N articles match" behind a page of at most k results. Every
+        article is *near* a query in the dense lane, so dense mode has no count (None)."""
+        if lexical_all is None:
+            return None
+        hit = lexical_all > 0
+        hit[idents.chunks] = True
+        if allowed is not None:
+            hit &= self._mask(allowed, len(hit))
+        return int(np.unique(self._article_index[hit]).size)
 
     def _spelling(self, query: str, idents: IdentifierHits) -> dict[str, str]:
         """Each matched identifier key as the query wrote it (as the KB writes it if the query's

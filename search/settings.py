@@ -8,9 +8,13 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+
+HEADER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,99}")
 
 
 class SettingsError(ValueError):
@@ -39,6 +43,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", 2, "Production server (gunicorn) worker processes", (1, 64)),
     Setting("database_url", "", "Links database URL; empty means sqlite:///<data_dir>/links.db"),
     Setting("api_token", "", "Bearer token required by write endpoints; empty disables writes"),
+    Setting("auth", "none", "Who may use the service: none (no login; only when bound to loopback), oidc (OpenID Connect "
+            "login) or proxy (identity from an authenticating reverse proxy)"),
+    Setting("public_url", "", "The service's public base URL (e.g. https://kb.example.com): the OIDC redirect URI is "
+            "<public_url>/auth/callback, and https makes the session cookie Secure; empty means the request's own"),
+    Setting("oidc_issuer", "", "OpenID Connect issuer URL (its /.well-known/openid-configuration is read at start)"),
+    Setting("oidc_client_id", "", "OIDC client id of this service"),
+    Setting("oidc_client_secret", "", "OIDC client secret of this service"),
+    Setting("oidc_scope", "openid profile email groups", "Scopes requested at login"),
+    Setting("oidc_groups_claim", "groups", "Claim (ID token or userinfo) holding the user's groups"),
+    Setting("oidc_role_groups", "", "Roles from groups: role=group[|group…],… with roles reader, agent, editor, admin "
+            "(group * = every user who logs in); a user with no role may do nothing. Used by auth oidc and proxy"),
+    Setting("session_minutes", 480.0, "Minutes a login session lasts (then the user logs in again)", (0.05, 10080)),
+    Setting("secret_key", "", "Key signing session cookies; empty means a random key kept in <data_dir>/secret_key "
+            "(replicas behind one name must share one: set it)"),
+    Setting("audit_log", "", "File the audit trail is appended to as JSON lines (for a SIEM); empty means standard error"),
     Setting("rate_limit_per_minute", 300, "Requests per minute per client on every API endpoint (0 = off)", (0, 10**9)),
     Setting("site_rate_limit_per_minute", 3000, "Requests per minute per client for the site's pages and assets and /healthz, /readyz (0 = off)", (0, 10**9)),
     Setting("retention_days", 180, "Days recorded suggestions are kept before they are purged automatically (0 = forever)", (0, 36500)),
@@ -46,7 +65,12 @@ SETTINGS: tuple[Setting, ...] = (
             "empty means localhost, 127.0.0.1, ::1 and the 'host' setting"),
     Setting("ticket_id_pattern", "", "Regular expression every (canonical) ticket id must match in full; empty allows any"),
     Setting("reload_interval", 2.0, "Seconds between checks for a newly published index build (0 = never)", (0, 3600)),
-    Setting("trusted_proxies", (), "Addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated)"),
+    Setting("trusted_proxies", (), "Addresses/CIDRs of reverse proxies whose X-Forwarded-For (and, with auth proxy, "
+            "identity headers) are believed (comma-separated)"),
+    Setting("proxy_user_header", "X-Forwarded-User", "auth proxy: request header holding the user's name, set by the "
+            "authenticating proxy (oauth2-proxy's name); believed only from a peer in trusted_proxies"),
+    Setting("proxy_groups_header", "X-Forwarded-Groups", "auth proxy: request header holding the user's groups, "
+            "comma-separated (mapped to roles by oidc_role_groups)"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -66,6 +90,17 @@ class Settings:
     workers: int = 2
     database_url: str = ""
     api_token: str = ""
+    auth: str = "none"
+    public_url: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scope: str = "openid profile email groups"
+    oidc_groups_claim: str = "groups"
+    oidc_role_groups: str = ""
+    session_minutes: float = 480.0
+    secret_key: str = ""
+    audit_log: str = ""
     rate_limit_per_minute: int = 300
     site_rate_limit_per_minute: int = 3000
     retention_days: int = 180
@@ -73,6 +108,8 @@ class Settings:
     ticket_id_pattern: str = ""
     reload_interval: float = 2.0
     trusted_proxies: tuple[str, ...] = ()
+    proxy_user_header: str = "X-Forwarded-User"
+    proxy_groups_header: str = "X-Forwarded-Groups"
 
     @property
     def index_path(self) -> Path:
@@ -154,9 +191,15 @@ def load_settings(config_file: str | None = None, overrides: dict | None = None,
         if value is not None:
             values[name] = _coerce(name, value, f"option --{name.replace('_', '-')}")
     settings = Settings(**values)
+    if settings.auth not in ("none", "oidc", "proxy"):
+        raise SettingsError(f"setting 'auth': {settings.auth!r} is not none, oidc or proxy")
     if settings.encoder_backend not in ("auto", "onnx", "torch"):
         raise SettingsError(f"setting 'encoder_backend': {settings.encoder_backend!r} is not auto, onnx or torch")
     _check_pattern(settings.ticket_id_pattern)
+    for name in ("proxy_user_header", "proxy_groups_header"):
+        if not HEADER_NAME_RE.fullmatch(getattr(settings, name)):
+            raise SettingsError(f"setting '{name}': {getattr(settings, name)!r} is not an HTTP header name "
+                                "(letters, digits and '-', e.g. X-Forwarded-User)")
     return settings
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from site_builder.errors import Problem
 from site_builder.markdown_scan import prose_lines
@@ -28,6 +29,7 @@ class LinkTargets:
     other_files: set[str]
     anchors: dict[str, set[str]]
     id_to_src: dict[str, str]
+    withheld: set[str] = field(default_factory=set)  # src paths and ids left out of this build (see audience.py)
 
 
 def _targets(body: str, first_line: int):
@@ -44,6 +46,8 @@ def _resolve(src_uri: str, target: str, known: LinkTargets) -> tuple[str | None,
     path, _, fragment = target.partition("#")
     stable = STABLE_RE.match(path)
     if stable:
+        if stable.group(1) in known.withheld:
+            return None, "", None   # reported by audience.leak_problems, naming both articles
         page = known.id_to_src.get(stable.group(1))
         return page, fragment, None if page else f"stable link to unknown article id {stable.group(1)!r}"
     if path.startswith("/"):
@@ -51,6 +55,8 @@ def _resolve(src_uri: str, target: str, known: LinkTargets) -> tuple[str | None,
     if not path:
         return src_uri, fragment, None
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(src_uri), path))
+    if resolved in known.withheld:
+        return None, "", None
     if resolved in known.doc_pages:
         return resolved, fragment, None
     if path.endswith("/") and posixpath.join(resolved, "index.md") in known.doc_pages:
@@ -58,6 +64,15 @@ def _resolve(src_uri: str, target: str, known: LinkTargets) -> tuple[str | None,
     if resolved in known.other_files:
         return None, "", None
     return None, "", f"link to {target!r}: no such file ({resolved})"
+
+
+def linked_pages(src_uri: str, body: str, body_line: int, known: LinkTargets) -> Iterator[tuple[int, str]]:
+    """(line, page src_uri) of every internal link of a body that resolves to a known page."""
+    for lineno, target in _targets(body, body_line):
+        if not re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
+            page, _, _ = _resolve(src_uri, target, known)
+            if page and page != src_uri:
+                yield lineno, page
 
 
 def check_links(path: str, src_uri: str, body: str, body_line: int, known: LinkTargets) -> list[Problem]:

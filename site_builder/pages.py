@@ -168,8 +168,10 @@ def tested_with_row(art: Article) -> list[str]:
 
 
 def metadata_header(art: Article, today: dt.date, related_urls: dict[str, tuple[str, str]],
-                    links: HeaderLinks | None = None) -> str:
-    """HTML block shown at the top of an article. ``related_urls`` maps id → (relative url, title)."""
+                    links: HeaderLinks | None = None, staff: bool = True) -> str:
+    """HTML block shown at the top of an article. ``related_urls`` maps id → (relative url, title).
+    ``staff=False`` (the customer build) leaves out what only staff may see: the owning team, the
+    internal alert names and the "Linked to N tickets" box."""
     e = html.escape
     links = links or HeaderLinks()
     badges = [f'<span class="kb-badge kb-type-{e(art.type)}">{e(art.type)}</span>']
@@ -179,15 +181,15 @@ def metadata_header(art: Article, today: dt.date, related_urls: dict[str, tuple[
         badges.append('<span class="kb-badge kb-archived">archived</span>')
     if art.review_overdue(today):
         badges.append(f'<span class="kb-badge kb-overdue">review overdue since {art.review_due.isoformat()}</span>')
-    rows = [_row("ID", _id_value(art)), _row("Type", e(art.type)), _row("Owner", e(art.owner)),
-            _row("Status", e(art.status)), _row("Last reviewed", e(art.last_reviewed.isoformat()))]
+    rows = [_row("ID", _id_value(art)), _row("Type", e(art.type))] + ([_row("Owner", e(art.owner))] if staff else [])
+    rows += [_row("Status", e(art.status)), _row("Last reviewed", e(art.last_reviewed.isoformat()))]
     if art.severity:
         rows.append(_row("Severity", e(art.severity)))
     rows += _audience_and_tags(art, links)
     rows += tested_with_row(art)
     if art.error_codes:
         rows.append(_row("Error codes", _codes_value(art.error_codes, links)))
-    if art.related_alerts:
+    if art.related_alerts and staff:
         rows.append(_row("Alerts", " ".join(f"<code>{e(c)}</code>" for c in art.related_alerts)))
     if art.related:
         related = [f'<a href="{e(related_urls[r][0])}">{e(related_urls[r][1])}</a>' for r in art.related
@@ -196,7 +198,7 @@ def metadata_header(art: Article, today: dt.date, related_urls: dict[str, tuple[
     rows += _source_links(links)
     # <section>, not <div>: material's search parser matches end tags by name, so the first inner </div>
     # would end the exclusion; the header stays out of the offline index (its text made every teaser)
+    tickets = f'<span class="kb-ticket-count" data-kb-article="{e(art.id)}" hidden></span>' if staff else ""
     return (f'<section class="kb-meta" data-kb-id="{e(art.id)}" data-search-exclude>'
-            f'<div class="kb-badges">{"".join(badges)}'
-            f'<span class="kb-ticket-count" data-kb-article="{e(art.id)}" hidden></span></div>'
+            f'<div class="kb-badges">{"".join(badges)}{tickets}</div>'
             f'<dl class="kb-meta-fields">{"".join(rows)}</dl></section>\n')

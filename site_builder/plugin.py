@@ -20,14 +20,15 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from site_builder import checks, export, links, list_check, pages, redirects
+from site_builder import audience, checks, export, links, list_check, pages, redirects
 from site_builder.errors import KBBuildError, Problem
 from site_builder.schema import SERVICE_AREAS, Article
 from site_builder.validate import validate_file
 
 log = logging.getLogger("kb.site_builder")  # outside "mkdocs.*": review warnings don't fail --strict
-ASSETS = ("kb.css", "redirect.js", "common.js", "search.js", "assistant.js", "article.js")
-SCRIPTS = ("common.js", "search.js", "assistant.js", "article.js")   # in this order: common.js first
+ASSETS = ("kb.css", "redirect.js", "auth.js", "common.js", "search.js", "assistant.js", "article.js")
+SCRIPTS = ("auth.js", "common.js", "search.js", "assistant.js", "article.js")   # in this order: auth.js, then common.js
+STAFF_SCRIPTS = {"auth.js", "search.js", "assistant.js"}   # talk to the search service: not in an audience build
 ASSISTANT_PAGE = """---
 title: Ticket assistant
 hide: [navigation, toc]
@@ -45,6 +46,7 @@ matched, and lets you link the article to the ticket.
 class KBPluginConfig(Config):
     export_name = c.Type(str, default=export.EXPORT_NAME)
     today = c.Type(str, default="")  # ISO date; empty means the real date (tests pin it)
+    audience = c.Choice(("", *audience.AUDIENCES), default="")  # kb build --audience: only these articles
 
 
 class KBPlugin(BasePlugin[KBPluginConfig]):
@@ -57,8 +59,14 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         self.bodies: dict[str, tuple[str, int]] = {}  # src_uri → (Markdown body, its first line)
         self.anchors: dict[str, set[str]] = {}
         self.sections: dict[str, list[export.Section]] = {}
+        self.audience = self.config.audience or None
+        self.withheld: set[str] = set()   # src paths and ids left out of an audience build
+        self.scripts = [n for n in SCRIPTS if not (self.audience and n in STAFF_SCRIPTS)]
+        if self.audience:
+            config.site_name = f"{config.site_name} — {audience.EDITION[self.audience]}"
+            config.repo_url = config.edit_uri = None   # the repository is internal: no header link, no edit links
         config.extra_css.append("assets/kb/kb.css")
-        config.extra_javascript.extend(f"assets/kb/{name}" for name in SCRIPTS)
+        config.extra_javascript.extend(f"assets/kb/{name}" for name in self.scripts)
         config.theme.dirs.insert(0, str(resources.files("site_builder").joinpath("overrides")))
         config.extra["kb_areas"] = dict(SERVICE_AREAS)
         return config
@@ -79,16 +87,19 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         for file in files.documentation_pages():
             self._read(file, config)
         arts = list(self.articles.values())
-        self.code_anchors = pages.code_anchors(arts)
         self.problems.extend(checks.check_collection(arts, {a.src_path: self._display(config, a.src_path) for a in arts}))
+        if self.audience:
+            arts = self._withhold(files, config, arts)
+        self.code_anchors = pages.code_anchors(arts)
         for art in arts:
             if art.review_overdue(self.today):
                 log.warning("%s: last_reviewed: review overdue since %s — review the article and update last_reviewed",
                             self._display(config, art.src_path), art.review_due.isoformat())
         generated = {f"{area}/index.md": pages.area_index(area, arts) for area in SERVICE_AREAS
                      if any(a.service_area == area for a in pages.listed(arts))}
-        generated.update({"tags.md": pages.tags_page(arts), "error-codes.md": pages.error_code_page(arts),
-                          "assistant.md": ASSISTANT_PAGE})
+        generated.update({"tags.md": pages.tags_page(arts), "error-codes.md": pages.error_code_page(arts)})
+        generated.update({"index.md": audience.CUSTOMER_HOME.format(site_name=config.site_name)} if self.audience
+                         else {"assistant.md": ASSISTANT_PAGE})
         for uri, content in generated.items():
             if files.get_file_from_path(uri):
                 self.problems.append(Problem(self._display(config, uri), None, "file",
@@ -97,17 +108,35 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
             files.append(File.generated(config, uri, content=content))
             self.sources[uri] = content
             self.bodies[uri] = (content, 1)
-        for name in ASSETS:
+        for name in (n for n in ASSETS if n not in SCRIPTS or n in self.scripts):
             data = resources.files("site_builder").joinpath("assets", name).read_bytes()
             files.append(File.generated(config, f"assets/kb/{name}", content=data))
         config.nav = self._nav(files, arts)
         return files
 
+    def _withhold(self, files: Files, config, arts: list[Article]) -> list[Article]:
+        """Audience build: report links from shared to withheld articles, then drop every withheld
+        article and the staff-written top-level pages (their text is not audience-tagged) from
+        ``files`` before anything renders them; returns the shared articles."""
+        self.problems.extend(audience.leak_problems(arts, self.audience, lambda src: self._display(config, src)))
+        shared = [a for a in arts if audience.is_shared(a, self.audience)]
+        keep = {a.src_path for a in shared}
+        for file in list(files.documentation_pages()):
+            if file.src_uri not in keep and not file.generated_by:
+                files.remove(file)
+                self.withheld.add(file.src_uri)
+                self.sources.pop(file.src_uri, None)
+                self.bodies.pop(file.src_uri, None)
+        self.withheld.update(a.id for a in arts if a.src_path not in keep)
+        self.articles = {a.src_path: a for a in shared}
+        return shared
+
     def _nav(self, files: Files, arts: list[Article]) -> list:
         roots = sorted(f.src_uri for f in files.documentation_pages() if "/" not in f.src_uri
                        and f.src_uri not in ("index.md", "tags.md", "error-codes.md", "assistant.md"))
         nav: list = [{"Home": "index.md"}] if files.get_file_from_path("index.md") else []
-        nav += roots + [{"Ticket assistant": "assistant.md"}, {"Error codes": "error-codes.md"}, {"Tags": "tags.md"}]
+        nav += roots + ([] if self.audience else [{"Ticket assistant": "assistant.md"}])
+        nav += [{"Error codes": "error-codes.md"}, {"Tags": "tags.md"}]
         listed = pages.listed(arts)
         for area, label in SERVICE_AREAS.items():
             members = [a.src_path for a in listed if a.service_area == area]
@@ -135,7 +164,8 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
             target = files.get_file_from_path(by_id[rel].src_path) if rel in by_id else None
             if target:
                 related[rel] = (get_relative_url(target.url, page.url), by_id[rel].title)
-        return pages.metadata_header(art, self.today, related, self._header_links(page, config, files)) + html
+        return pages.metadata_header(art, self.today, related, self._header_links(page, config, files),
+                                     staff=not self.audience) + html
 
     def _header_links(self, page, config, files: Files) -> pages.HeaderLinks:
         def url_of(src: str) -> str:
@@ -143,6 +173,8 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
             return get_relative_url(target.url, page.url) if target else ""
 
         history = ""
+        if self.audience:   # the repository is internal: no edit or history links
+            return pages.HeaderLinks(error_codes=url_of("error-codes.md"), code_anchors=self.code_anchors, tags=url_of("tags.md"))
         if config.repo_url and page.edit_url:   # GitHub/GitLab style: …/edit/<branch>/<path> → …/commits/<branch>/<path>
             history = page.edit_url.replace("/edit/", "/commits/", 1).replace("/-/edit/", "/-/commits/", 1)
         return pages.HeaderLinks(error_codes=url_of("error-codes.md"), code_anchors=self.code_anchors,
@@ -153,7 +185,7 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
             doc_pages={f.src_uri for f in files.documentation_pages()},
             other_files={f.src_uri for f in files if not f.is_documentation_page()},
             anchors=self.anchors,
-            id_to_src={a.id: a.src_path for a in self.articles.values()})
+            id_to_src={a.id: a.src_path for a in self.articles.values()}, withheld=self.withheld)
         for src, art in self.articles.items():
             self.problems.extend(links.check_links(self._display(config, src), src, art.body, art.body_line, known))
         if self.problems:  # the source and the rendered HTML check may report the same thing

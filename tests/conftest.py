@@ -103,17 +103,17 @@ def get_json(url: str, timeout: float = 10.0) -> tuple[int, dict]:
 
 @contextlib.contextmanager
 def running_server(settings, data_dir: Path, index_root: Path, token: str = "t", workers: int = 2,
-                   extra_env: dict | None = None, processes: list | None = None):
-    """`kb serve` (gunicorn) on a free 127.0.0.1 port until the block ends; yields the base URL.
-    ``extra_env`` adds or overrides KB_* settings. ``processes``, if given, receives the server's
-    Popen: a test that kills the server itself (``os.killpg(proc.pid, …)``) must pass it."""
+                   extra_env: dict | None = None, processes: list | None = None, port: int | None = None):
+    """`kb serve` (gunicorn) on ``port`` (default: a free one) of 127.0.0.1 until the block ends; yields
+    the base URL. ``extra_env`` adds or overrides KB_* settings. ``processes``, if given, receives the
+    server's Popen: a test that kills the server itself (``os.killpg(proc.pid, …)``) must pass it."""
     import os
     import signal
     import subprocess
     import sys
     import time
 
-    port = free_port()
+    port = port or free_port()
     env = dict(os.environ, KB_SITE_DIR=str(settings.site_dir), KB_DATA_DIR=str(data_dir),
                KB_INDEX_ROOT=str(index_root), KB_RELOAD_INTERVAL="0.5", KB_WORKERS=str(workers), KB_API_TOKEN=token,
                KB_RATE_LIMIT_PER_MINUTE="0", PYTHONPATH=str(ROOT))

@@ -5,6 +5,8 @@ import pytest
 
 from tests.conftest import AUTH
 
+LOOPBACK = {"REMOTE_ADDR": "127.0.0.1"}   # as the Flask test client sends (auth none serves loopback only)
+
 
 def _error_shape(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, response.get_data(as_text=True)
@@ -55,7 +57,7 @@ def test_fast_search_matches_the_flask_view(app, monkeypatch):
     queries = ["q=6007&k=1", "q=hls%20403%20fragLoadError&mode=lexical&area=player&k=3", "q=a&q=b&k=2&k=x",
                "q=%ff%fe+caf%C3%A9", "q=", "k=3", "q=a&k=ten", "q=a&mode=fuzzy", "q=a&type=novel", "q=" + "x" * 513]
     for query in queries:
-        assert seen(fast.get(f"/api/search?{query}")) == seen(flask.get(f"/api/search?{query}")), query
+        assert seen(fast.get(f"/api/search?{query}")) == seen(flask.get(f"/api/search?{query}", environ_base=LOOPBACK)), query
 
     class Broken:
         def search(self, *args, **kwargs):
@@ -64,7 +66,7 @@ def test_fast_search_matches_the_flask_view(app, monkeypatch):
     for searcher, status in ((None, "503 SERVICE UNAVAILABLE"), (Broken(), "500 INTERNAL SERVER ERROR")):
         monkeypatch.setattr(app.extensions["kb"].holder, "searcher", searcher)
         response = fast.get("/api/search?q=6007")
-        assert response.status == status and seen(response) == seen(flask.get("/api/search?q=6007"))
+        assert response.status == status and seen(response) == seen(flask.get("/api/search?q=6007", environ_base=LOOPBACK))
         assert "boom" not in response.get_data(as_text=True)
 
 
@@ -106,18 +108,21 @@ def test_article_endpoint_and_link_counts(client):
 
 def test_links_lifecycle_idempotent_and_authenticated(client):
     link = {"ticket_id": "ZD-7", "article_id": "FAQ-DRM-001", "anchor": "resolution", "source": "suggested", "agent": "ana"}
-    _error_shape(client.post("/api/links", json=link), 401, "unauthorized")
     _error_shape(client.post("/api/links", json=link, headers={"Authorization": "Bearer wrong"}), 401)
+    _error_shape(client.post("/api/links", json=link, headers={"Authorization": "Basic YTpi"}), 401)
     first = client.post("/api/links", json=link, headers=AUTH)
-    again = client.post("/api/links", json=link, headers=AUTH)
+    again = client.post("/api/links", json=link)   # auth none on loopback: the local user, no token needed
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.get_json()["id"] == again.get_json()["id"]
+    assert first.get_json()["agent"] == "api_token"   # who wrote it, never the body's self-asserted "ana"
     assert client.get("/api/articles/FAQ-DRM-001").get_json()["linked_tickets"] == 1
     assert [l["id"] for l in client.get("/api/links?ticket_id=ZD-7").get_json()["links"]] == [first.get_json()["id"]]
     assert len(client.get("/api/links?article_id=FAQ-DRM-001").get_json()["links"]) == 1
-    _error_shape(client.delete(f"/api/links/{first.get_json()['id']}"), 401)
+    _error_shape(client.delete(f"/api/links/{first.get_json()['id']}", headers={"Authorization": "Bearer x"}), 401)
     assert client.delete(f"/api/links/{first.get_json()['id']}", headers=AUTH).status_code == 204
-    _error_shape(client.delete(f"/api/links/{first.get_json()['id']}", headers=AUTH), 404, "unknown_link")
+    _error_shape(client.delete(f"/api/links/{first.get_json()['id']}"), 404, "unknown_link")
+    created = client.post("/api/links", json=link)
+    assert created.status_code == 201 and created.get_json()["agent"] == "local"
 
 
 @pytest.mark.parametrize("body, status, fragment", [
@@ -167,16 +172,18 @@ def test_health_ready_openapi_and_site(client):
     assert client.get("/no/such/page/").status_code == 404
 
 
-def test_writes_disabled_without_token(real_settings, real_searcher, tmp_path):
+def test_without_a_login_the_local_user_may_write(real_settings, real_searcher, tmp_path):
+    """auth = none (loopback only): the README's commands show the whole product; no api_token needed."""
     import dataclasses
 
     from search.service import create_app
 
     settings = dataclasses.replace(real_settings, api_token="", database_url=f"sqlite:///{tmp_path / 'l.db'}")
     app = create_app(settings, encoder=real_searcher.encoder, watch=False)
+    response = app.test_client().post("/api/links", json={"ticket_id": "T", "article_id": "FAQ-DRM-001"})
+    assert response.status_code == 201 and response.get_json()["agent"] == "local"
     _error_shape(app.test_client().post("/api/links", json={"ticket_id": "T", "article_id": "FAQ-DRM-001"},
-                                        headers=AUTH), 403, "writes_disabled")
-
+                                        headers=AUTH), 401, "unauthorized")   # a wrong credential still fails
 
 def test_rate_limit_returns_429_with_retry_after(real_settings, real_searcher, tmp_path):
     import dataclasses

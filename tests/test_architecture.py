@@ -95,3 +95,22 @@ def test_serving_path_does_not_import_torch(real_settings):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "", f"the service imported {out.stdout.strip()}"
+
+
+def test_only_the_policy_point_checks_credentials():
+    """Views never check tokens or sessions themselves (docs/security.md): outside search/service/auth/,
+    no module reads the Authorization header, compares secrets or imports the token/session modules."""
+    service = ROOT / "search" / "service"
+    for path in service.rglob("*.py"):
+        if "auth" in path.relative_to(service).parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        names = _imports(path)
+        assert "Authorization" not in text and "compare_digest" not in text, path.relative_to(ROOT)
+        assert not names & {"search.service.auth.tokens", "search.service.auth.sessions", "hmac"}, path.relative_to(ROOT)
+
+
+def test_the_database_module_imports_no_web_code():
+    for path in (ROOT / "search" / "service" / "db").rglob("*.py"):
+        bad = _top(_imports(path)) & {"flask", "werkzeug", "authlib"}
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"

@@ -65,25 +65,18 @@ def test_assistant_links_and_unlinks_with_the_outcome_beside_the_button(browser,
     browser.execute_script("sessionStorage.clear()")
     kit.load(browser, live + "/assistant/")
     token = browser.find_element("css selector", "input[name=api_token]")
-    kit.wait(browser, lambda d: token.is_displayed())              # writes are on: the token field shows
+    kit.wait(browser, lambda d: d.execute_script("return !!(window.kbAuth && window.kbAuth.signedIn())"))
     kit.ask_assistant(browser, "ZD-4242")
     card = _card(browser, "FAQ-DRM-001")
     assert browser.find_elements("css selector", "[data-kb-suggestion]")[0] == card
     assert "6007" in card.text and "Matched identifiers" in card.text
     button = card.find_element("css selector", "[data-kb-link]")
     assert button.text == "Link to ticket"
-    button.click()                                                  # no token yet: said beside the button
-    kit.wait(browser, lambda d: _outcome_beside(d, card)["text"] == "Enter the API token first.")
-    assert browser.switch_to.active_element == token
-    token.send_keys("wrong")
-    button.click()
-    kit.wait(browser, lambda d: _outcome_beside(d, card)["text"].startswith("Not linked: missing or wrong bearer token"))
-    outcome = _outcome_beside(browser, card)
-    assert outcome["near"] and outcome["visible"], outcome
-    token.clear()
-    token.send_keys(TOKEN)
+    assert not token.is_displayed()           # auth none on loopback: the local user links, no token (issue 19)
     button.click()
     kit.wait(browser, lambda d: _outcome_beside(d, card)["text"] == "Linked to ZD-4242.")
+    outcome = _outcome_beside(browser, card)
+    assert outcome["near"] and outcome["visible"], outcome
     assert button.text == "Unlink" and card.find_element("css selector", ".kb-linked").is_displayed()
     anchor = browser.execute_script("return arguments[0].querySelector('.kb-assistant__open').hash.slice(1)", card)
     assert _links(live, "ZD-4242") == [f"FAQ-DRM-001#{anchor}"]
@@ -100,8 +93,6 @@ def test_assistant_links_and_unlinks_with_the_outcome_beside_the_button(browser,
     kit.wait(browser, lambda d: _outcome_beside(d, card)["text"] == "Unlinked from ZD-4242.")
     assert _links(live, "ZD-4242") == []
     assert not card.find_element("css selector", ".kb-linked").is_displayed()
-    kit.load(browser, live + "/assistant/")                         # the token is typed once per session
-    assert browser.find_element("css selector", "input[name=api_token]").get_attribute("value") == TOKEN
 
 
 def test_assistant_copies_stable_and_markdown_links(browser, live):

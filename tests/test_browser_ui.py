@@ -113,7 +113,19 @@ def test_results_panel_is_opaque_and_scrolls_to_the_last_result(browser, live, s
     assert text[0] != text[1]   # not white on white
 
 
-def test_assistant_first_suggestion_visible_without_scrolling_and_no_link_buttons(browser, live):
+VISIBLE_WRITE_CONTROLS = ("return [Array.from(document.querySelectorAll('[data-kb-link]')),"
+                          "        Array.from(document.querySelectorAll('input[name=api_token]'))].map(function (l) {"
+                          "  return l.filter(function (e) { return e.getClientRects().length > 0; }).length; });")
+# the server's answer to "may this caller link?", turned off in the page before it loads
+READYZ_WRITES_OFF = """(function () { var f = window.fetch; window.fetch = function (url, init) {
+  return f.apply(this, arguments).then(function (r) {
+    if (String(url).indexOf('/readyz') < 0) return r;
+    return r.json().then(function (b) { b.writes_enabled = false;
+      return new Response(JSON.stringify(b), {status: r.status, headers: {'Content-Type': 'application/json'}}); });
+  }); }; })();"""
+
+
+def test_assistant_first_suggestion_visible_without_scrolling_and_link_buttons_follow_writes(browser, live):
     kit.set_viewport(browser, kit.DESKTOP)
     kit.load(browser, live + "/assistant/")
     kit.ask_assistant(browser)
@@ -121,6 +133,14 @@ def test_assistant_first_suggestion_visible_without_scrolling_and_no_link_button
         "var r = document.querySelector('[data-kb-suggestion] .kb-card__title').getBoundingClientRect();"
         "return {top: r.top, bottom: r.bottom, scrollY: scrollY, height: innerHeight};")
     assert box["scrollY"] == 0 and 0 <= box["top"] and box["bottom"] <= box["height"], box
-    assert browser.execute_script(   # writes are disabled: no link button, no token field
-        "return Array.from(document.querySelectorAll('[data-kb-link], input[name=api_token]'))"
-        ".filter(function (e) { return e.getClientRects().length > 0; }).length") == 0
+    # auth = none on loopback: the local user may link, as itself: link buttons, no token field
+    kit.wait(browser, lambda d: d.execute_script(VISIBLE_WRITE_CONTROLS)[0] > 0)
+    assert browser.execute_script(VISIBLE_WRITE_CONTROLS)[1] == 0
+    # a caller who may not write (a reader) sees neither
+    script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": READYZ_WRITES_OFF})
+    try:
+        kit.load(browser, live + "/assistant/")
+        kit.ask_assistant(browser)
+        assert browser.execute_script(VISIBLE_WRITE_CONTROLS) == [0, 0]
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})

@@ -55,12 +55,12 @@ def _statuses(client, forwarded_for: str, n: int = 3) -> list[int]:
 
 def test_behind_a_trusted_proxy_each_client_has_its_own_bucket(real_settings, real_searcher, tmp_path):
     client = _limited_app(real_settings, real_searcher, tmp_path, ("127.0.0.1",))
-    assert _statuses(client, "198.51.100.1") == [200, 200, 429]
-    assert _statuses(client, "198.51.100.2") == [200, 200, 429]          # another user: not limited by the first
-    assert _statuses(client, "1.1.1.1, 198.51.100.2", 1) == [429]        # a forged left-most entry changes nothing
+    assert _statuses(client, "127.0.0.21") == [200, 200, 429]
+    assert _statuses(client, "127.0.0.22") == [200, 200, 429]            # another user: not limited by the first
+    assert _statuses(client, "1.1.1.1, 127.0.0.22", 1) == [429]          # a forged left-most entry changes nothing
 
 
 def test_without_trusted_proxies_the_header_is_ignored(real_settings, real_searcher, tmp_path):
     client = _limited_app(real_settings, real_searcher, tmp_path, ())
-    assert _statuses(client, "198.51.100.1") == [200, 200, 429]
-    assert _statuses(client, "198.51.100.2", 1) == [429]                 # one peer, one bucket
+    assert _statuses(client, "127.0.0.21") == [200, 200, 429]
+    assert _statuses(client, "127.0.0.22", 1) == [429]                   # one peer, one bucket

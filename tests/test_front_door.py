@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import free_port, running_server
-from tests.front_door import client_tls, running_nginx, template_values, tls_certificate
+from tests.front_door import DEFAULT_USER, client_tls, running_nginx, running_verifier, template_values, tls_certificate
 from tests.pg_server import create_database
 from tests.slow_clients import KINDS, SlowClients, probe
 from tests.test_slow_clients import largest_file
@@ -31,18 +31,23 @@ def front_door(real_settings, postgres_server, tmp_path_factory):
     import contextlib
 
     data = tmp_path_factory.mktemp("front-door")
+    # auth = proxy: nginx asks the verifier (oauth2-proxy's stand-in) about every request and passes the
+    # user and groups it names; the instances believe them from nginx (127.0.0.1/32) only
     env = {"KB_DATABASE_URL": create_database(postgres_server, "frontdoor"), "KB_TRUSTED_PROXIES": "127.0.0.1",
-           "KB_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT)}
+           "KB_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT), "KB_AUTH": "proxy",
+           "KB_OIDC_ROLE_GROUPS": "reader=*,agent=support,admin=kb-admins"}
     processes: list = []
     with contextlib.ExitStack() as stack:
+        verifier = stack.enter_context(running_verifier())
         instances = [stack.enter_context(running_server(real_settings, data, real_settings.index_path, token=TOKEN,
                                                         workers=1, extra_env=env, processes=processes))
                      for _ in range(2)]
         cert, key = tls_certificate(data)
         ports = [int(base.rsplit(":", 1)[1]) for base in instances]
         https, http_port, _prefix = stack.enter_context(running_nginx(
-            lambda https, http_port, prefix: template_values(https, http_port, ports, cert, key)))
-        yield SimpleNamespace(https=https, http=http_port, instances=instances, processes=processes,
+            lambda https, http_port, prefix: template_values(https, http_port, ports, cert, key,
+                                                             verifier=verifier.server_port)))
+        yield SimpleNamespace(https=https, http=http_port, instances=instances, processes=processes, verifier=verifier,
                               tls=client_tls(cert), base=f"https://127.0.0.1:{https}", site=real_settings.site_dir)
 
 
@@ -109,8 +114,60 @@ def test_links_written_through_either_instance_are_visible_through_both(front_do
         status, _, _ = fetch(front_door, "POST", "/api/links", json.dumps(link).encode(), auth, port=port, tls=False)
         assert status in (200, 201)
     for port in [int(b.rsplit(":", 1)[1]) for b in front_door.instances] + [None]:
-        status, _, body = fetch(front_door, "GET", "/api/links?ticket_id=ZD-FRONT-1", port=port, tls=port is None)
+        status, _, body = fetch(front_door, "GET", "/api/links?ticket_id=ZD-FRONT-1", port=port, tls=port is None,
+                                headers=auth if port else None)   # an instance itself: an integration's token
         assert status == 200 and sorted(link["anchor"] for link in json.loads(body)["links"]) == ["cause", "resolution"]
+
+
+def _whoami(door, cookie: str | None = None, headers: dict | None = None, **where):
+    headers = dict(headers or {}) | ({"Cookie": f"kbtest={cookie}"} if cookie else {})
+    status, _, body = fetch(door, "GET", "/auth/whoami", headers=headers, **where)
+    return status, json.loads(body)
+
+
+def test_auth_proxy_the_identity_is_the_one_nginx_got_from_the_verifier(front_door):
+    """nginx's auth_request asks the verifier; the instance sees the user and groups it named, never
+    the ones a client wrote itself."""
+    spoof = {"X-Forwarded-User": "mallory", "X-Forwarded-Groups": "kb-admins", "X-Auth-Request-User": "mallory"}
+    status, me = _whoami(front_door, "ana:support+tier2", spoof)
+    assert status == 200 and me["user"] == "ana" and me["kind"] == "proxy" and me["roles"] == ["reader", "agent"]
+    assert front_door.verifier.seen[-1] == ("/oauth2/auth", "/auth/whoami", "ana:support+tier2")
+    status, me = _whoami(front_door, ":kb-admins", spoof)    # the verifier named nobody: the client's copy is dropped too
+    assert status == 200 and me["authenticated"] is False
+    status, me = _whoami(front_door, "rui:", spoof)          # signed in, no groups: a reader, not mallory
+    assert me["user"] == "rui" and me["roles"] == ["reader"]
+    status, _, _ = fetch(front_door, "GET", "/api/reports", headers=spoof | {"Cookie": "kbtest=ana:support"})
+    assert status == 403                                      # an agent, whatever the client's own headers say
+    assert fetch(front_door, "GET", "/api/reports")[0] == 200  # the verifier's default user is an admin
+    link = {"ticket_id": "ZD-FRONT-PROXY", "article_id": "FAQ-DRM-001", "anchor": "resolution", "source": "manual"}
+    status, _, body = fetch(front_door, "POST", "/api/links", json.dumps(link).encode(),
+                            {"Content-Type": "application/json", "Cookie": "kbtest=ana:support"} | spoof)
+    assert status == 201 and json.loads(body)["agent"] == "ana"   # no CSRF token: the identity is nginx's
+
+
+def test_auth_proxy_no_session_is_nginx_json_401(front_door):
+    before = len(front_door.verifier.seen)
+    for path in ("/api/search?q=6007&k=1", "/auth/whoami", "/"):
+        response = fetch(front_door, "GET", path, headers={"Cookie": "kbtest=-", "X-Forwarded-User": "root"})
+        assert_json_error(*response, 401, "unauthorized")
+    assert len(front_door.verifier.seen) == before + 3
+    # /oauth2/auth is nginx's subrequest only: a client asking for it directly is answered by the proxy pages' location
+    assert fetch(front_door, "GET", "/oauth2/auth")[0] == 404
+
+
+def test_auth_proxy_a_forged_header_straight_to_an_instance_is_refused(front_door):
+    """Bypassing nginx: the peer (127.0.0.9) is not in trusted_proxies, so the header is a 401, not a login."""
+    port = int(front_door.instances[1].rsplit(":", 1)[1])
+    forged = {"X-Forwarded-User": "root", "X-Forwarded-Groups": "kb-admins"}
+    for method, path, body in (("GET", "/api/reports", None), ("GET", "/api/search?q=6007&k=1", None),
+                               ("POST", "/api/links", b"{}")):
+        status, _, answer = fetch(front_door, method, path, body, forged | {"Content-Type": "application/json"},
+                                  source="127.0.0.9", port=port, tls=False)
+        assert status == 401 and json.loads(answer)["error"]["code"] == "unauthorized", (path, status, answer[:200])
+    status, me = _whoami(front_door, None, forged, source="127.0.0.9", port=port, tls=False)
+    assert status == 200 and me["authenticated"] is False
+    status, me = _whoami(front_door)                                       # through nginx: the verifier's user
+    assert me["user"] == DEFAULT_USER
 
 
 def test_the_rate_limit_keys_on_the_client_behind_nginx(front_door):
@@ -143,6 +200,21 @@ def unreachable_door(tmp_path_factory):
     with running_nginx(lambda https, http_port, prefix: template_values(https, http_port, [free_port()], cert, key,
                                                                         connections_per_client=1)) as (https, _, _):
         yield SimpleNamespace(https=https, tls=client_tls(cert))
+
+
+def test_without_auth_request_nginx_sends_no_identity_header(tmp_path):
+    """AUTH_REQUEST off (auth none or oidc): a client's X-Forwarded-User / X-Forwarded-Groups never reach
+    an instance (here an upstream that echoes the headers it got)."""
+    cert, key = tls_certificate(tmp_path)
+    with running_verifier("echo") as echo, running_nginx(
+            lambda https, http_port, prefix: template_values(https, http_port, [echo.server_port], cert, key)) \
+            as (https, _, _):
+        door = SimpleNamespace(https=https, tls=client_tls(cert))
+        status, _, body = fetch(door, "GET", "/x", headers={"X-Forwarded-User": "root", "X-Forwarded-Groups": "kb-admins",
+                                                            "X-Other": "kept"})
+    got = json.loads(body)
+    assert status == 200 and got["x-other"] == "kept"
+    assert "x-forwarded-user" not in got and "x-forwarded-groups" not in got, got
 
 
 def test_no_instance_is_json_502_and_too_many_connections_json_429(unreachable_door):

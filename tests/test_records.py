@@ -9,7 +9,10 @@ import datetime as dt
 import sqlite3
 import stat
 
-from search.service.links import open_store
+import pytest
+
+from search.service import db
+from search.service.links import StoreError, open_store
 from search.service.schema import RECORDED_PER_REQUEST
 
 
@@ -65,7 +68,8 @@ def test_report_and_counts_follow_every_write(tmp_path):
 
 
 def test_an_older_database_is_upgraded_once_with_the_same_report(tmp_path):
-    """A database written by the previous version (no aggregate tables) gets them filled on open."""
+    """A database written by the previous version (no aggregate tables) gets them filled by the migration
+    (kb db upgrade, search/service/db); before it, opening the store refuses it naming the command."""
     path = tmp_path / "old.db"
     conn = sqlite3.connect(str(path))
     conn.executescript("""
@@ -87,8 +91,14 @@ def test_an_older_database_is_upgraded_once_with_the_same_report(tmp_path):
     expected = {"top_articles": [{"article_id": "B", "tickets": 2}, {"article_id": "A", "tickets": 1}],
                 "suggestion_requests": 3, "no_confident_match_requests": 2, "tickets_with_suggestions": 2,
                 "tickets_linked_from_suggestion": 1, "knowledge_gaps": ["T2"]}
+    with pytest.raises(StoreError, match="kb db upgrade"):
+        open_store(f"sqlite:///{path}")
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine, f"sqlite:///{path}")
     assert open_store(f"sqlite:///{path}").report() == expected
-    assert open_store(f"sqlite:///{path}").report() == expected   # opened again: not counted twice
+    db.upgrade(engine, f"sqlite:///{path}")                        # upgraded again: not counted twice
+    engine.dispose()
+    assert open_store(f"sqlite:///{path}").report() == expected
     with sqlite3.connect(str(path)) as conn:
         indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "links_article" not in indexes and "links_article_id" in indexes

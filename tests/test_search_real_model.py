@@ -105,3 +105,21 @@ def test_no_confident_match_for_an_in_domain_question_the_kb_does_not_answer(rea
 def test_answerable_questions_stay_confident(real_searcher, ticket):
     response = real_searcher.search(ticket, k=5)
     assert response.confident, response.evidence
+
+
+def test_matched_articles_counts_the_articles_that_hold_a_query_word(real_searcher):
+    """The honest count behind a page of results: articles whose sections contain a word of the
+    query (or declare it as a code), computed here independently from the build's own texts. A
+    lower-case word is one term (``manifestLoadError`` would also count its parts)."""
+    build = real_searcher.build
+    holders = {c["article_id"] for c in build.chunks if "manifestloaderror" in c["text"].lower()}
+    holders |= {aid for aid, a in build.articles.items()
+                if "manifestloaderror" in {code.lower() for code in a.get("error_codes", ())}}
+    response = real_searcher.search("manifestloaderror", k=1)
+    assert holders and response.matched_articles == len(holders) and len(response.results) == 1
+    assert response.to_json()["matched_articles"] == len(holders)
+    assert real_searcher.search("zzqxj", k=5).matched_articles == 0
+    assert real_searcher.search("manifestLoadError", mode="dense").matched_articles is None
+    area = build.articles[sorted(holders)[0]]["service_area"]
+    in_area = {aid for aid in holders if build.articles[aid]["service_area"] == area}
+    assert real_searcher.search("manifestloaderror", area=area).matched_articles == len(in_area)

@@ -85,12 +85,12 @@ def test_errors_gunicorn_answers_itself_are_json_with_security_headers(server, r
 
 def test_no_server_header_and_whole_requests_still_work(server):
     """Keep-alive, pipelining, chunked and Expect: 100-continue bodies all pass the main-loop reader."""
-    ticket = b"Shaka error 6007 since today"
+    ticket = b'{"body": "Shaka error 6007 since today"}'
     chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(ticket), ticket)
-    received = _exchange(server[1], b"GET /healthz HTTP/1.1\r\nHost: kb\r\n\r\n"
-                         + b"POST /api/suggest?k=1 HTTP/1.1\r\nHost: kb\r\nContent-Type: text/plain\r\n"
+    received = _exchange(server[1], b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                         + b"POST /api/suggest?k=1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                            b"Transfer-Encoding: chunked\r\n\r\n" + chunked
-                         + b"POST /api/suggest?k=1 HTTP/1.1\r\nHost: kb\r\nContent-Type: text/plain\r\n"
+                         + b"POST /api/suggest?k=1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                            b"Expect: 100-continue\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(ticket)
                          + ticket)
     assert received.count(b"HTTP/1.1 200 OK") == 3 and received.count(b"FAQ-DRM-001") >= 2

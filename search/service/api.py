@@ -1,7 +1,6 @@
 """The JSON API: search, ticket suggestions, articles, ticket↔article links, health, reports."""
 from __future__ import annotations
 
-import hmac
 import uuid
 
 from flask import Blueprint, current_app, jsonify, request
@@ -9,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 from search.errors import QueryError
 from search.results import best_sentence
 from search.service import guard
+from search.service.auth import policy
 from search.service.errors import ApiError
 from search.service.links import SOURCES, StoreBusy, StoreError
 from search.service.ticket_ids import MAX_ID, InvalidId, canonical_text, canonical_ticket_id
@@ -40,17 +40,6 @@ def _searcher(state):
     return searcher
 
 
-def _require_token() -> None:
-    expected = _state().settings.api_token
-    if not expected:
-        raise ApiError(403, "writes_disabled", "write endpoints are disabled: set the api_token setting (KB_API_TOKEN)")
-    header = request.headers.get("Authorization", "")
-    given = header[7:] if header.startswith("Bearer ") else ""
-    if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
-        raise ApiError(401, "unauthorized", "missing or wrong bearer token in the Authorization header",
-                       {"WWW-Authenticate": "Bearer"})
-
-
 def _int_param(args, name: str, default: int, low: int, high: int) -> int:
     raw = args.get(name)
     if raw is None:
@@ -73,8 +62,9 @@ def _store_call(fn, *args):
         raise ApiError(503, "database_unavailable", str(exc), {"Retry-After": "5"}) from None
 
 
-def search_body(state, args, client: str | None) -> dict:
-    """The JSON body of ``GET /api/search?<args>`` from ``client`` (its address), or ``ApiError``.
+def search_body(state, args, client: str | None, hidden: frozenset[str] = frozenset()) -> dict:
+    """The JSON body of ``GET /api/search?<args>`` from ``client`` (its address), or ``ApiError``;
+    articles of the ``hidden`` audiences are left out (policy.hidden_audiences of the caller).
     Flask's request cycle is skipped for GET (``fast_search.py``), so nothing here may use
     ``request`` or ``current_app``."""
     guard.rate_limit(state, client or "unknown")
@@ -87,7 +77,8 @@ def search_body(state, args, client: str | None) -> dict:
     k = _int_param(args, "k", 10, 1, 50)
     try:
         response = _searcher(state).search(q, k=k, mode=args.get("mode", "hybrid"), area=args.get("area") or None,
-                                           type=args.get("type") or None, tag=args.get("tag") or None)
+                                           type=args.get("type") or None, tag=args.get("tag") or None,
+                                           hidden_audiences=hidden)
     except QueryError as exc:
         raise ApiError(400, "invalid_parameter", str(exc)) from None
     return response.to_json()
@@ -95,7 +86,7 @@ def search_body(state, args, client: str | None) -> dict:
 
 @bp.get("/api/search")
 def search():   # GET is answered by fast_search.FastSearch before Flask routes it (HEAD and debug mode come here)
-    return jsonify(search_body(_state(), request.args, guard.client_address()))
+    return jsonify(search_body(_state(), request.args, guard.client_address(), policy.hidden_audiences(policy.current())))
 
 
 def _json_object(expected: str) -> dict:
@@ -146,7 +137,8 @@ def suggest():
     ticket = ticket_query(body, subject)
     cleaned = ticket.cleaned
     searcher = _searcher(_state())  # one searcher for the whole request: chunk numbers belong to its build
-    response = searcher.search(ticket.query, k=k, focus=ticket.focus)
+    response = searcher.search(ticket.query, k=k, focus=ticket.focus,
+                               hidden_audiences=policy.hidden_audiences(policy.current()))
     request_id = uuid.uuid4().hex
     suggestions = []
     for rank, r in enumerate(response.results, 1):
@@ -170,7 +162,7 @@ def suggest():
 def article(article_id: str):
     build = _searcher(_state()).build
     meta = build.articles.get(article_id)
-    if meta is None:
+    if meta is None or (meta.get("audience") or "internal") in policy.hidden_audiences(policy.current()):
         raise ApiError(404, "unknown_article", f"no article with id {article_id!r}")
     sections, seen = [], set()
     for chunk in build.chunks:
@@ -183,8 +175,7 @@ def article(article_id: str):
 
 
 def _link_body() -> dict:
-    data = _json_object("a JSON object with ticket_id, article_id, optional anchor, source (suggested|searched|manual) "
-                        "and agent")
+    data = _json_object("a JSON object with ticket_id, article_id, optional anchor and source (suggested|searched|manual)")
     out = {}
     for name, required in (("ticket_id", True), ("article_id", True), ("anchor", False), ("source", False), ("agent", False)):
         value = data.get(name)
@@ -196,9 +187,11 @@ def _link_body() -> dict:
             raise ApiError(400, "invalid_field", f"field '{name}': a non-empty string of at most {MAX_ID} characters, no NUL")
         out[name] = value
     out["ticket_id"] = _ticket_id(out["ticket_id"])
-    if "agent" in out:
-        try:   # a blank agent is no agent
-            out["agent"] = canonical_text(out["agent"]) if out["agent"].strip() else None
+    if "agent" in out:   # ignored (the link's agent is the authenticated caller); a hostile value is still a 400
+        agent = out.pop("agent")
+        try:
+            if agent.strip():
+                canonical_text(agent)
         except InvalidId as exc:
             raise ApiError(400, "invalid_field", f"field 'agent': {exc}") from None
     out.setdefault("anchor", "")
@@ -209,8 +202,7 @@ def _link_body() -> dict:
 
 
 @bp.post("/api/links")
-def add_link():
-    _require_token()
+def add_link():   # who may: the policy point (auth/policy.py); the agent is who they are, not a body field
     body = _link_body()
     build = _searcher(_state()).build
     if body["article_id"] not in build.articles:
@@ -220,7 +212,7 @@ def add_link():
         raise ApiError(400, "invalid_field", f"field 'anchor': {body['anchor']!r} is not a section of "
                        f"{body['article_id']}; known: {', '.join(sorted(a for a in anchors if a))}")
     link, created = _store_call(_state().store.add_link, body["ticket_id"], body["article_id"], body["anchor"],
-                                body["source"], body.get("agent"))
+                                body["source"], policy.current().name)
     return jsonify(link.to_json()), (201 if created else 200)
 
 
@@ -241,7 +233,6 @@ def list_links():
 
 @bp.delete("/api/links/<int:link_id>")
 def delete_link(link_id: int):
-    _require_token()
     if link_id >= 2 ** 63 or not _store_call(_state().store.delete_link, link_id):  # beyond SQL BIGINT: no such link
         raise ApiError(404, "unknown_link", f"no link with id {link_id}")
     return "", 204
@@ -257,6 +248,13 @@ def healthz():
     return jsonify({"status": "ok"})
 
 
+def _may_write() -> bool:
+    """Whether the caller may link (the signed-in user, auth none's local user, a token), or could with
+    the legacy shared token typed into the assistant."""
+    principal = policy.current()
+    return bool(_state().settings.api_token) or (principal is not None and principal.allows("links:write"))
+
+
 @bp.get("/readyz")
 def readyz():
     holder = _state().holder
@@ -267,7 +265,7 @@ def readyz():
     except (StoreBusy, StoreError) as exc:
         raise ApiError(503, "not_ready", f"links database unreachable: {exc}", {"Retry-After": "5"}) from None
     body = {"status": "ready", "build_id": holder.searcher.build.build_id, "chunks": len(holder.searcher.build.chunks),
-            "writes_enabled": bool(_state().settings.api_token)}   # the site shows link buttons only then
+            "writes_enabled": _may_write()}   # the site shows link buttons only then
     if holder.error:  # a newer build was rejected: still serving this one, say why (no server paths)
         body["warning"] = holder.public_error
     return jsonify(body)

@@ -18,6 +18,7 @@ import logging
 
 from flask import Flask
 from search.service import api, errors, guard
+from search.service.auth import policy
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,9 @@ class FastSearch:
         request = self.app.request_class(environ)
         status, headers = 200, []
         try:
-            body = api.search_body(self.app.extensions["kb"], request.args, request.remote_addr or "unknown")
+            client = request.remote_addr or "unknown"
+            principal = policy.check(self.app, request, "api.search", client)   # the one policy point
+            body = api.search_body(self.app.extensions["kb"], request.args, client, policy.hidden_audiences(principal))
         except errors.ApiError as exc:
             status, headers, body = exc.status, list(exc.headers.items()), errors.error_body(exc.code, exc.message)
         except Exception:  # noqa: BLE001 - like the app's handler: logged, never a stack trace to the client

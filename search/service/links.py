@@ -2,8 +2,9 @@
 
 ``open_store(url)`` picks the backend from the database URL: ``sqlite:///path`` (default; WAL,
 synchronous=FULL, a busy timeout) or ``postgresql://…`` (psycopg, for several replicas sharing one
-database; the busy timeout is its lock_timeout). Both speak the same SQL here apart from the DDL and
-the parameter marker.
+database; the busy timeout is its lock_timeout). Both speak the same SQL here apart from the parameter
+marker. The schema is not this module's: ``open_store`` has the migrations of ``search.service.db``
+create a new database at the newest revision, and refuses one that needs ``kb db upgrade``.
 """
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from search.files import private_dir, private_file, tighten_file
+from search.service.erasure import ErasureMixin
 from search.service.records import RecordsMixin, now_iso
-from search.service.schema import DDL, INDEXES, UPGRADES
 
 BUSY_TIMEOUT_S = 5.0
 SOURCES = ("suggested", "searched", "manual")
@@ -53,9 +54,9 @@ PG_BUSY = {"55P03": "lock_timeout", "57014": "statement timeout", "40P01": "dead
            "53300": "too many connections"}
 
 
-class LinkStore(RecordsMixin):
+class LinkStore(RecordsMixin, ErasureMixin):
     """Thread-safe: one connection per thread. ``errors``: the driver's exceptions to translate.
-    Suggestion records, the report and the retention purge are in records.py; the tables in schema.py."""
+    Suggestion records, the report and the retention purge are in records.py; the tables in db/tables.py."""
 
     def __init__(self, dialect: str, connect, errors: tuple[type[Exception], ...] = (sqlite3.OperationalError,)):
         self.dialect = dialect
@@ -63,13 +64,7 @@ class LinkStore(RecordsMixin):
         self._errors = errors
         self._local = threading.local()
         self.mark = "?" if dialect == "sqlite" else "%s"
-        with self._tx() as cur:
-            for statement in DDL[dialect] + INDEXES:
-                cur.execute(statement)
-            for table, statement in UPGRADES:
-                cur.execute(f"SELECT 1 FROM {table} LIMIT 1")
-                if cur.fetchone() is None:
-                    cur.execute(statement)
+        self.ping()   # connects now: a bad file or an unreachable server fails here, not on the first request
 
     def close(self) -> None:
         """Close this thread's connection (a later call reconnects)."""
@@ -215,11 +210,6 @@ def _private_sqlite_files(path: Path) -> None:
 
 
 def _sqlite(path: Path, busy_timeout: float) -> LinkStore:
-    try:
-        _private_sqlite_files(path)
-    except OSError as exc:
-        raise StoreError(f"links database {path}: {exc.strerror or exc}; check the file or set database_url") from None
-
     def connect():
         conn = sqlite3.connect(str(path), timeout=busy_timeout, check_same_thread=True)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
@@ -268,10 +258,36 @@ def _postgres(url: str, busy_timeout: float) -> LinkStore:
         raise StoreError(f"setting 'database_url': cannot use PostgreSQL ({str(exc).strip()})") from None
 
 
+def _ensure_schema(url: str, busy_timeout: float) -> None:
+    """The database at the newest migration: a new one is created, an older one refused (kb db upgrade)."""
+    from search.service import db
+
+    try:
+        engine = db.make_engine(url, busy_timeout)
+    except db.DatabaseError as exc:
+        raise StoreError(str(exc)) from None
+    try:
+        db.ensure_current(engine, url)
+    except db.NotMigrated as exc:
+        raise StoreError(str(exc)) from None
+    except db.DatabaseError as exc:
+        hint = "check the file or set database_url" if url.startswith("sqlite") else "check the setting 'database_url'"
+        raise StoreError(f"links {exc}; {hint}") from None   # "links database <file or URL>: <reason>; …"
+    finally:
+        engine.dispose()
+
+
 def open_store(url: str, busy_timeout: float = BUSY_TIMEOUT_S) -> LinkStore:
     """``sqlite:///relative/or/absolute/path.db`` or ``postgresql://user@host/db``."""
     if url.startswith("sqlite:///"):
-        return _sqlite(Path(url[len("sqlite:///"):]), busy_timeout)
+        path = Path(url[len("sqlite:///"):])
+        try:
+            _private_sqlite_files(path)
+        except OSError as exc:
+            raise StoreError(f"links database {path}: {exc.strerror or exc}; check the file or set database_url") from None
+        _ensure_schema(url, busy_timeout)
+        return _sqlite(path, busy_timeout)
     if url.startswith(("postgresql://", "postgres://")):
+        _ensure_schema(url, busy_timeout)
         return _postgres(url, busy_timeout)
     raise StoreError(f"setting 'database_url': {url!r} is neither sqlite:///PATH nor postgresql://…")

@@ -38,6 +38,7 @@ RESULT = {"type": "object", "required": ["article_id", "title", "type", "service
 SEARCH = {"type": "object", "required": ["query", "mode", "confident", "no_confident_match", "results", "build_id"],
           "properties": {"query": {"type": "string"}, "mode": {"type": "string"}, "confident": {"type": "boolean"},
                          "no_confident_match": {"type": "boolean"}, "identifiers": {"type": "array", "items": {"type": "string"}},
+                         "matched_articles": {"type": "integer", "minimum": 0, "nullable": True},
                          "build_id": {"type": "string"}, "took_ms": {"type": "number"},
                          "results": {"type": "array", "items": RESULT}}}
 LINK = {"type": "object", "required": ["id", "ticket_id", "article_id", "anchor", "source", "created_at"],
@@ -63,10 +64,25 @@ TICKET_ID = {"type": "string", "minLength": 1, "maxLength": 128,
              "pattern": f"^[^{REFUSED_CLASS}]*[^\\s{REFUSED_CLASS}][^{REFUSED_CLASS}]*$"}
 AGENT = {"type": "string", "maxLength": 128, "nullable": True, "pattern": f"^[^{REFUSED_CLASS}]*$"}
 BEARER = [{"bearer": []}]
+FORBIDDEN = "Not allowed: the caller lacks the scope, or a cookie-signed write lacks X-CSRF-Token"
 CROSS_SITE = "a cross-site request (Sec-Fetch-Site other than same-origin/none, or another Origin)"
 
 
+PUBLIC_PATHS = ("/healthz", "/readyz")
+
+
 def spec(areas: list[str] | None = None) -> dict:
+    """The OpenAPI document; every path but the health probes may answer 401 and 403 (the policy point)."""
+    doc = _spec(areas)
+    for path, operations in doc["paths"].items():
+        for operation in operations.values():
+            if path not in PUBLIC_PATHS:
+                operation["responses"].setdefault("401", _err("No login or token, or a wrong, revoked or expired token"))
+                operation["responses"].setdefault("403", _err("The caller lacks the scope this needs (docs/security.md)"))
+    return doc
+
+
+def _spec(areas: list[str] | None) -> dict:
     """The document; ``areas`` are the service areas of the served index (the ``area`` enum)."""
     common = {"400": _err("Invalid parameter or body (the message names it)"),
               "429": _err("Rate limited; see Retry-After"), "503": _err("Index not loaded or database busy; see Retry-After")}
@@ -128,10 +144,11 @@ def spec(areas: list[str] | None = None) -> dict:
                                  "ticket_id": TICKET_ID, "article_id": SHORT,
                                  "anchor": {"type": "string", "maxLength": 128, "nullable": True, "pattern": NO_NUL},
                                  "source": {"type": "string", "enum": ["suggested", "searched", "manual"], "nullable": True},
-                                 "agent": AGENT}}}}},
+                                 "agent": dict(AGENT, deprecated=True,
+                                               description="ignored: the link's agent is the authenticated caller")}}}}},
                          "responses": {"201": _json(LINK, "Created"), "200": _json(LINK, "Already linked"),
                                        "400": common["400"], "401": _err("Missing or wrong bearer token"),
-                                       "403": _err("Writes disabled (no api_token set), or " + CROSS_SITE),
+                                       "403": _err(FORBIDDEN + ", or " + CROSS_SITE),
                                        "404": _err("Unknown article id"), "413": _err("Body larger than 64 KB"),
                                        "415": _err("Content-Type is not application/json"), "429": common["429"],
                                        "503": common["503"]}}},
@@ -139,8 +156,19 @@ def spec(areas: list[str] | None = None) -> dict:
                 "summary": "Delete a link", "security": BEARER,
                 "parameters": [{"name": "link_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
                 "responses": {"204": {"description": "Deleted"}, "401": _err("Missing or wrong bearer token"),
-                              "403": _err("Writes disabled, or " + CROSS_SITE), "404": _err("Unknown link id"),
+                              "403": _err(FORBIDDEN + ", or " + CROSS_SITE), "404": _err("Unknown link id"),
                               "429": common["429"], "503": common["503"]}}},
+            "/api/tickets/{ticket_id}": {"delete": {
+                "summary": "Erase everything stored about a ticket (scope admin; audited without the id)",
+                "security": BEARER,
+                "parameters": [{"name": "ticket_id", "in": "path", "required": True,
+                                "schema": {"type": "string", "maxLength": 128}}],
+                "responses": {"200": _json({"type": "object", "required": ["erased"], "properties": {"erased": {
+                                  "type": "object", "properties": {k: {"type": "integer"} for k in
+                                                                   ("links", "suggestions", "suggested_tickets")}}}}),
+                              "400": common["400"], "401": _err("Missing or wrong bearer token"),
+                              "403": _err("Not allowed: erasure needs the scope admin"), "429": common["429"],
+                              "503": common["503"]}}},
             "/api/reports": {"get": {"summary": "Articles that resolve tickets, suggestion uptake, knowledge gaps",
                                      "responses": {"200": _json(OBJ), "429": common["429"], "503": common["503"]}}},
             "/healthz": {"get": {"summary": "Process alive", "responses": {"200": _json(OBJ), "429": common["429"]}}},

@@ -90,7 +90,7 @@
 
   function show(box, idMatch, term) {
     box.textContent = "";
-    box.appendChild(el("p", {}, idMatch ? "No article has the id “" + idMatch[1] + "”. Ids look like RB-CDN-001 or FAQ-DRM-001."
+    box.appendChild(el("p", {}, idMatch ? "No article has the id “" + idMatch[1] + "”. Ids look like TYPE-AREA-NUMBER, the type being FAQ, RB or REF."
       : "There is no page at this address."));
     if (!term) return;
     var button = el("button", { type: "button", "class": "md-button md-button--primary" }, "Search the knowledge base for “" + term + "”");

@@ -70,6 +70,10 @@
     li.appendChild(KB.snippetInto(el("p", { "class": "kb-snippet" }), s.snippet));
   }
 
+  /* Signed in (a login session, or the local user of a server without login): links are written as
+     that user, and the API token field is not needed (auth.js). */
+  function signedIn() { return !!(window.kbAuth && window.kbAuth.signedIn()); }
+
   function Assistant(box) {
     this.f = buildForm();
     this.side = el("section", { "class": "kb-assistant__suggestions", "aria-label": "Suggested sections" });
@@ -87,9 +91,15 @@
 
   Assistant.prototype.checkWrites = function () {
     var self = this;
+    var auth = window.kbAuth ? window.kbAuth.ready : Promise.resolve();
     KB.fetchWithin(KB.url("readyz"), 3000, { headers: { Accept: "application/json" } })
       .then(function (r) { return r.json(); })
-      .then(function (body) { self.st.writes = body.writes_enabled === true; self.f.tokenField.hidden = !self.st.writes; self.refreshCards(); })
+      .then(function (body) { return auth.then(function () { return body; }); })
+      .then(function (body) {
+        self.st.writes = body.writes_enabled === true;
+        self.f.tokenField.hidden = !self.st.writes || signedIn();   // signed in: the session writes, no token
+        self.refreshCards();
+      })
       .catch(function () { /* service down: no link buttons */ });
   };
 
@@ -109,7 +119,8 @@
   Assistant.prototype.write = function (method, path, payload) {
     var token = this.f.token.value.trim();
     sessionStorage.setItem(TOKEN_KEY, token);
-    var init = { method: method, headers: Object.assign({ Authorization: "Bearer " + token }, JSON_HEADERS) };
+    var auth = token && !signedIn() ? { Authorization: "Bearer " + token } : {};   // signed in: the session (auth.js adds its CSRF token)
+    var init = { method: method, headers: Object.assign(auth, JSON_HEADERS) };
     if (payload) init.body = JSON.stringify(payload);
     return KB.fetchWithin(KB.api(path), 8000, init).then(function (resp) {
       if (resp.status === 204) return { resp: resp, body: {} };
@@ -120,7 +131,7 @@
   Assistant.prototype.toggleLink = function (s, out) {
     var self = this, f = this.f, st = this.st, id = f.ticket.value.trim(), linkId = st.linked[key(s)];
     if (!id) { out.textContent = "Enter the ticket id first."; f.ticket.focus(); return; }
-    if (!f.token.value.trim()) { out.textContent = "Enter the API token first."; f.token.focus(); return; }
+    if (!signedIn() && !f.token.value.trim()) { out.textContent = "Enter the API token first."; f.token.focus(); return; }
     out.textContent = linkId ? "Unlinking…" : "Linking…";
     var call = linkId ? this.write("DELETE", "links/" + linkId)
       : this.write("POST", "links", { ticket_id: id, article_id: s.article_id, anchor: s.anchor, source: "suggested" });

@@ -124,11 +124,19 @@
     if (area.value) add("Search all areas", function () { area.value = ""; }, "kb-chip--all");
   };
 
-  SearchBox.prototype.countText = function (n, weak, q) {
+  // total: the API's matched_articles, how many articles hold a word or identifier of the query
+  // (null in dense mode); n: how many came back (at most PAGE).
+  SearchBox.prototype.countText = function (n, weak, q, total) {
     var filtered = this.area.value || this.type.value || tagOf(this.input.value);
     if (!n) return filtered ? "No results with these filters — remove a filter or search all areas." : "No results.";
     if (weak) return "No confident match for “" + q + "”. The closest sections below may not answer it:";
-    if (n < PAGE) return n === 1 ? "1 article found" : n + " articles found";
+    if (typeof total === "number" && total > n) {
+      return total + " articles match — showing the " + n + " best; add words or a filter to narrow them";
+    }
+    if (typeof total === "number" && total < n) {
+      return n + " closest articles (" + (total === 1 ? "1 contains" : total + " contain") + " your words)";
+    }
+    if (n < PAGE || typeof total === "number") return n === 1 ? "1 article matches" : n + " articles match";
     return "The " + n + " best-matching articles — refine the words or add a filter to see others";
   };
 
@@ -139,7 +147,7 @@
     this.own(true);
     var n = body.results.length, weak = body.no_confident_match && n > 0;
     this.status.className = "kb-search__status" + (weak ? " kb-search__status--weak" : "");
-    this.status.textContent = this.countText(n, weak, q);
+    this.status.textContent = this.countText(n, weak, q, body.matched_articles);
     this.renderChips();
     body.results.forEach(function (r) { list.appendChild(resultItem(r, q, weak)); });
     if (this.s.pendingEnter) {
