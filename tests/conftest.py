@@ -153,3 +153,21 @@ def running_server(settings, data_dir: Path, index_root: Path, token: str = "t",
 
 
 from tests.pg_server import postgres_server  # noqa: E402,F401  (the session's PostgreSQL server fixture)
+
+
+@contextlib.contextmanager
+def hard_limit(seconds: float):
+    """Raise TimeoutError after ``seconds``: SIGALRM interrupts even a backtracking regex, so a
+    regression fails its test instead of hanging the suite (main thread only)."""
+    import signal
+
+    def expire(*_args):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

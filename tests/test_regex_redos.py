@@ -22,9 +22,7 @@ Hypothesis runs are derandomised and keep no example database, so CI sees the sa
 """
 from __future__ import annotations
 
-import contextlib
 import re
-import signal
 import time
 from pathlib import Path
 
@@ -35,6 +33,7 @@ from hypothesis import strategies as st
 
 from search import identifier_filters, identifiers, lexical_tokens, results, ticket
 from search.ident_index import IdentifierIndex
+from tests.conftest import hard_limit as _hard_limit
 from tests.conftest import ROOT
 
 REGEX_CPU_SECONDS = 0.4
@@ -161,19 +160,9 @@ CACHES = (lexical_tokens._word_tokens, lexical_tokens._stem, results._term, resu
           results.prepare)
 
 
-@contextlib.contextmanager
 def hard_limit(seconds: float = HARD_LIMIT_SECONDS):
-    """Raise TimeoutError after ``seconds``: SIGALRM interrupts even a backtracking regex."""
-    def expire(*_args):
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    """Raise TimeoutError after ``seconds`` (tests.conftest.hard_limit, with this file's default)."""
+    return _hard_limit(seconds)
 
 
 def _describe(text: str) -> str:

@@ -12,11 +12,9 @@ derandomised and keep no example database, so CI sees the same examples every ti
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 import shutil
-import signal
 import time
 import tracemalloc
 
@@ -30,6 +28,7 @@ from site_builder.checks import check_collection, check_rendered_html
 from site_builder.frontmatter import MAX_FRONT_MATTER_BYTES
 from site_builder.schema import LIST_FIELDS
 from site_builder.validate import MAX_FILE_BYTES, FileResult, validate_file
+from tests.conftest import hard_limit as _hard_limit
 from tests.conftest import FIXTURE_KB
 from tests.test_site_scan import _build, scan_html
 
@@ -74,19 +73,9 @@ def good(n: int = 1, front: str | None = None, body: str = BODY) -> str:
     return "---\n" + (FRONT.format(n=n) if front is None else front) + "---\n" + body
 
 
-@contextlib.contextmanager
 def hard_limit(seconds: float = HARD_LIMIT_SECONDS):
-    """Raise TimeoutError after ``seconds``: SIGALRM interrupts even a backtracking regex."""
-    def expire(*_args):
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    """Raise TimeoutError after ``seconds`` (tests.conftest.hard_limit, with this file's default)."""
+    return _hard_limit(seconds)
 
 
 def validate(raw: bytes | str, name: str = "a.md", timed: bool = True) -> FileResult:
