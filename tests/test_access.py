@@ -94,6 +94,19 @@ def test_token_scopes_on_every_route_and_the_agent_is_the_caller(oidc_app):
     assert link_row.target == f"link:{created.get_json()['id']}" and "ZD-7" not in str(link_row)   # no ticket ids
 
 
+def test_exports_of_ticket_data_are_audited_without_the_ticket_id(oidc_app):
+    client, engine = oidc_app.test_client(), oidc_app.extensions["kb"].engine
+    admin = _token(oidc_app, "auditor", "read,internal,links:read,links:write,reports")
+    assert client.post("/api/links", json=LINK, headers=_bearer(admin)).status_code == 201
+    assert client.get("/api/links?ticket_id=ZD-7", headers=_bearer(admin)).status_code == 200
+    assert client.get("/api/reports", headers=_bearer(admin)).status_code == 200
+    assert client.get("/api/search?q=6007", headers=_bearer(admin)).status_code == 200   # not an export
+    rows = [r for r in audit.rows(engine) if r.action.startswith("export.")]
+    assert [(r.actor, r.action, r.outcome) for r in rows] == \
+        [("token:auditor", "export.links", "ok"), ("token:auditor", "export.reports", "ok")]
+    assert "ZD-7" not in str(rows)
+
+
 def test_revocation_applies_to_the_next_request(oidc_app):
     client, engine = oidc_app.test_client(), oidc_app.extensions["kb"].engine
     token = _token(oidc_app, "bot", "read")
@@ -157,7 +170,7 @@ def test_logout_ends_the_session(oidc_app):
     assert client.get("/api/links").status_code == 200
     assert client.get("/auth/logout").status_code == 302   # no id token here: back to the site
     assert client.get("/api/links").status_code == 401
-    assert [r.action for r in audit.rows(oidc_app.extensions["kb"].engine)] == ["logout"]
+    assert [r.action for r in audit.rows(oidc_app.extensions["kb"].engine)] == ["export.links", "logout"]
 
 
 @pytest.mark.parametrize("target, expected", [

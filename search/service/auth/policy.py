@@ -41,6 +41,8 @@ REQUIRED = {
 # endpoint → audit action of a write
 AUDITED = {"api.suggest": "suggest", "api.add_link": "link.create", "api.delete_link": "link.delete",
            "erasure.erase_ticket": "ticket.erase"}   # never with the ticket id: erasure must not leave it here
+# endpoint → audit action of a read that hands out ticket data in bulk (an export of personal data)
+EXPORTS = {"api.list_links": "export.links", "api.reports": "export.reports"}
 
 
 def hidden_audiences(principal: Principal | None) -> frozenset[str]:
@@ -134,8 +136,12 @@ def current() -> Principal | None:
 
 
 def _audit_write(response):
-    action = AUDITED.get(request.endpoint or "")
-    if action is None or request.method in SAFE_METHODS:
+    """Audit every write, and every export of ticket data that was answered (``EXPORTS``)."""
+    if request.method in SAFE_METHODS:
+        action = EXPORTS.get(request.endpoint or "") if response.status_code == 200 else None
+    else:
+        action = AUDITED.get(request.endpoint or "")
+    if action is None:
         return response
     principal, state = current(), current_state()
     if principal is None:   # refused by the policy point (audited there)
