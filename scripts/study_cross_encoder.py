@@ -55,10 +55,10 @@ def groups_for(train, rows, tickets, chunks, base_rankings, pooled, negatives: i
 
 def train_cross_encoder(path: Path, groups, epochs: int, per_step: int, lr: float, max_len: int, seed: int):
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoModelForSequenceClassification, get_linear_schedule_with_warmup
 
     torch.manual_seed(seed)
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    tokenizer = load_model(path).tokenizer   # the bi-encoder's own (fast) tokenizer
     model = AutoModelForSequenceClassification.from_pretrained(str(path), num_labels=1, use_safetensors=True)
     rng = random.Random(seed)
     order = [g for _ in range(epochs) for g in rng.sample(groups, len(groups))]

@@ -64,7 +64,7 @@ class TunedEncoder:
 
     def __init__(self, model):
         self.model = model
-        self.dim = int(model.get_sentence_embedding_dimension())
+        self.dim = int(model.get_embedding_dimension())
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
@@ -142,7 +142,7 @@ def batches(pairs: list, size: int, rng: random.Random) -> list[list]:
 # -- training ------------------------------------------------------------------------------------
 def fine_tune(base: Path, pairs: list, epochs: int, batch: int, lr: float, max_tokens: int, seed: int):
     import torch
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from transformers import get_linear_schedule_with_warmup
 
     torch.manual_seed(seed)
@@ -265,14 +265,22 @@ def main() -> None:
         result = scores(ranked, pooled, primary)
         print(fmt(f"KB-only pairs ({len(pairs)} pairs, {steps} steps, train {train_s:.0f} s, "
                   f"re-embed {embed_s:.0f} s)", result), flush=True)
+        dense_base = scores({i: [a for a, _ in rank(searcher, t, "dense")] for i, t in enumerate(tickets)},
+                            pooled, primary)
+        dense_tuned = scores({i: [a for a, _ in rank(tuned, t, "dense")] for i, t in enumerate(tickets)},
+                             pooled, primary)
+        print(fmt("dense lane alone, untouched", dense_base))
+        print(fmt("dense lane alone, KB-only pairs", dense_tuned), flush=True)
         if args.save:
             model.save(args.save, safe_serialization=True)
         _record(args.json, {"split": "kb", "pairs": len(pairs), "train_s": train_s, "embed_s": embed_s,
-                            "tuned": result, "base": scores(base, pooled, primary)})
+                            "tuned": result, "base": scores(base, pooled, primary),
+                            "dense_base": dense_base, "dense_tuned": dense_tuned})
         return
     all_pairs = ticket_pairs(rows, tickets, chunks, base_rankings, pooled)
     folds = folds_for(args.split, rows, args.folds, args.seed)
     wanted = {int(f) for f in args.only_folds.split(",") if f.strip()} or set(range(args.folds))
+    pooled_runs: dict[str, dict[int, list[str]]] = {"untouched": {}, "fine-tuned": {}}
     for f, test in enumerate(folds):
         if f not in wanted:
             continue
@@ -288,12 +296,21 @@ def main() -> None:
         ranked = {int(i): [a for a, _ in rank(tuned, tickets[i])] for i in test}
         search_s = time.perf_counter() - t1
         before, after = scores({int(i): base[int(i)] for i in test}, pooled, primary), scores(ranked, pooled, primary)
+        dense_before = scores({int(i): [a for a, _ in rank(searcher, tickets[i], "dense")] for i in test}, pooled, primary)
+        dense_after = scores({int(i): [a for a, _ in rank(tuned, tickets[i], "dense")] for i in test}, pooled, primary)
+        pooled_runs["untouched"].update({int(i): base[int(i)] for i in test})
+        pooled_runs["fine-tuned"].update(ranked)
         print(fmt(f"fold {f} untouched", before))
         print(fmt(f"fold {f} fine-tuned ({len(train)} tickets, {len(pairs)} pairs, {steps} steps, "
-                  f"train {train_s:.0f} s, re-embed {embed_s:.0f} s, search {search_s:.0f} s)", after), flush=True)
+                  f"train {train_s:.0f} s, re-embed {embed_s:.0f} s, search {search_s:.0f} s)", after))
+        print(fmt(f"fold {f} dense lane alone, untouched", dense_before))
+        print(fmt(f"fold {f} dense lane alone, fine-tuned", dense_after), flush=True)
         _record(args.json, {"split": args.split, "fold": f, "train_tickets": len(train), "pairs": len(pairs),
                             "train_s": train_s, "embed_s": embed_s, "base": before, "tuned": after,
+                            "dense_base": dense_before, "dense_tuned": dense_after,
                             "test": [rows[int(i)]["id"] for i in test]})
+    for name, ranked in pooled_runs.items():   # every held-out ticket once: the cross-validated figure
+        print(fmt(f"all held-out tickets, {name}", scores(ranked, pooled, primary)))
 
 
 def _record(path: str | None, row: dict) -> None:
