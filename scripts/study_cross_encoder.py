@@ -9,7 +9,8 @@ BERT weights (a fresh one-logit classification head; ``transformers``' sequence-
 model, which is what sentence-transformers' CrossEncoder wraps). Training pairs come from the
 training folds of the same ticket split as ``study_finetune.py --split ticket`` (seed 0): the
 ticket's cleaned description with the labelled section (positive) and the best sections of up to
-``--negatives`` wrong articles of the untouched hybrid top 10 (hard negatives), one listwise
+``--negatives`` wrong articles of the untouched hybrid top 10 (hard negatives; every article is
+represented by the section hybrid shows for it, as at rerank time), one listwise
 softmax loss per ticket. On the held-out fold, hybrid's first ``--rerank`` articles (their best
 sections as the project's ``Searcher`` returns them) are reordered by the cross-encoder's score;
 the rest keep their order. Also reports the CPU time of scoring per ticket. Nothing here is used
@@ -42,12 +43,16 @@ from search.ticket import ticket_query  # noqa: E402
 
 
 def groups_for(train, rows, tickets, chunks, base_rankings, pooled, negatives: int) -> list[tuple[str, list[str]]]:
-    """Per training ticket and label: (query, [positive, hard negatives…])."""
+    """Per training ticket and label: (query, [positive, hard negatives…]). Every article is
+    represented as at rerank time — by the best section hybrid shows for it — so the model cannot
+    learn the kind of section (a Resolution for positives, whatever ranked for negatives) instead of
+    relevance; a labelled article outside hybrid's top 10 is represented by its linked section."""
     out = []
     for i in train:
+        shown = dict(base_rankings[i])
         wrong = [chunks[c].embed_text for a, c in base_rankings[i] if a not in pooled[i].relevant][:negatives]
         for k, aid in enumerate(rows[i]["article_ids"]):
-            pos = target_chunk(chunks, aid, rows[i].get("anchor") if k == 0 else None)
+            pos = shown.get(aid, target_chunk(chunks, aid, rows[i].get("anchor") if k == 0 else None))
             if wrong:
                 out.append((tickets[i].focus, [chunks[pos].embed_text, *wrong]))
     return out
