@@ -103,7 +103,8 @@ def _write_lanes(tmp: Path, corpus: Corpus, chunks, vectors: np.ndarray, ann_thr
     (tmp / "chunks.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     articles = [{"id": a.id, "title": a.title, "type": a.type, "service_area": a.service_area, "url": a.url,
                  "stable_url": a.stable_url, "tags": list(a.tags), "error_codes": list(a.error_codes),
-                 "related_alerts": list(a.related_alerts), "description": a.description, "audience": a.audience}
+                 "related_alerts": list(a.related_alerts), "description": a.description, "audience": a.audience,
+                 "owner": a.owner, "last_reviewed": a.last_reviewed, "review_interval_days": a.review_interval_days}
                 for a in corpus.articles]
     (tmp / "articles.json").write_text(json.dumps(articles, ensure_ascii=False), encoding="utf-8")
     return kind
