@@ -173,11 +173,14 @@ def test_customer_site_has_only_customer_articles(tmp_path):
     assert json.loads((site / "assets/kb/ids.json").read_text()) == ["FAQ-UPLOAD-009"]
     assert sorted(p.name for p in (site / "id").iterdir()) == ["FAQ-UPLOAD-009"]
     assert not (site / "assistant").exists() and not (site / "upload/body-limit-spike").exists()
-    assert not any((site / "assets/kb" / n).exists() for n in ("auth.js", "search.js", "assistant.js"))
+    assert not (site / "review").exists()                  # the owners' review queue is staff work
+    assert not any((site / "assets/kb" / n).exists() for n in ("auth.js", "search.js", "assistant.js", "feedback.js",
+                                                               "review.js"))
     home = (site / "index.html").read_text(encoding="utf-8")
     assert "Fixture KB — customer edition" in home and "A tiny knowledge base for tests" not in home
     page = (site / "upload/too-large/index.html").read_text(encoding="utf-8")
     assert "kb-ticket-count" not in page and "team-media-ingest" not in page and ">Owner<" not in page
+    assert "data-kb-feedback" not in page and "Review queue" not in page   # no feedback box, no nav entry
     search = json.loads((site / "search/search_index.json").read_text(encoding="utf-8"))
     assert {d["location"].split("#")[0] for d in search["docs"]} <= {"", "upload/", "upload/too-large/", "tags/", "error-codes/"}
     marks = withheld_marks(kb / "docs")

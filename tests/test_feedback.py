@@ -76,7 +76,11 @@ def test_store_redacts_dedupes_votes_and_resolves(tmp_path):
     again, created_again = store.add(engine, _item(kind="helpful", reason=None, comment=""))
     assert created and not created_again and again.id == vote.id and vote.status == "info"
     assert store.add(engine, _item(kind="helpful", reason=None, author="bob"))[1]   # another author: counted
-    assert store.vote_counts(engine, ["A", "B"]) == {"A": {"helpful": 2, "not_helpful": 0}}
+    assert store.add(engine, _item(kind="helpful", reason=None, ticket_id="ZD-2"))[1]   # another ticket: counted
+    assert not store.add(engine, _item(kind="helpful", reason=None, ticket_id="ZD-2"))[1]
+    assert store.add(engine, _item(kind="helpful", reason=None, ticket_id=None))[1]
+    assert not store.add(engine, _item(kind="helpful", reason=None, ticket_id=None))[1]
+    assert store.vote_counts(engine, ["A", "B"]) == {"A": {"helpful": 4, "not_helpful": 0}}
     done, changed = store.resolve(engine, flag.id, "ed")
     assert changed and (done.status, done.resolved_by) == ("resolved", "ed") and done.resolved_at
     assert store.resolve(engine, flag.id, "other") == (done, False)        # resolving twice changes nothing

@@ -3,8 +3,8 @@
 A vote (``helpful`` / ``not_helpful``) or a flag names an article and optionally a section; a
 comment is redacted before it is stored (``redact.py``). ``not_helpful`` votes and flags are
 ``open`` until resolved; ``helpful`` votes are ``info``. A second identical vote by the same author
-on the same section while the first is still on record returns the first (a double click is one
-vote). Database trouble surfaces as the links store's ``StoreBusy`` / ``StoreError`` (→ 503).
+on the same section for the same ticket (or none) while the first is still open returns the first
+(a double click is one vote; the same answer helping on another ticket is counted again). Database trouble surfaces as the links store's ``StoreBusy`` / ``StoreError`` (→ 503).
 """
 from __future__ import annotations
 
@@ -81,7 +81,8 @@ def add(engine: Engine, item: NewFeedback) -> tuple[Feedback, bool]:
         if item.kind != "flag":
             same = connection.execute(sa.select(feedback).where(
                 feedback.c.article_id == item.article_id, feedback.c.anchor == item.anchor,
-                feedback.c.kind == item.kind, feedback.c.author == item.author, feedback.c.status == status)
+                feedback.c.kind == item.kind, feedback.c.author == item.author, feedback.c.status == status,
+                feedback.c.ticket_id.is_not_distinct_from(item.ticket_id))
                 .order_by(feedback.c.id).limit(1)).first()
             if same is not None:
                 return _row(same), False
