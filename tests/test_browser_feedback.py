@@ -3,7 +3,7 @@ Debian Chromium at desktop and phone width against `kb serve` (auth none on loop
 may do everything): vote and flag a section at the end of an article, vote on a suggestion of the
 ticket assistant, then find the flag (its comment redacted) in the owner's queue at /review/ and
 resolve it. axe-core finds no serious or critical violation in any of these states; a screenshot
-of each is written to ``KB_SCREENSHOT_DIR`` (default: the test's temporary directory) for review."""
+of each is written to ``SCREENSHOT_DIR`` (default: the test's temporary directory) for review."""
 from __future__ import annotations
 
 import os
@@ -41,7 +41,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    where = Path(os.environ.get("KB_SCREENSHOT_DIR") or tmp_path_factory.mktemp("feedback-shots"))
+    where = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path_factory.mktemp("feedback-shots"))
     where.mkdir(parents=True, exist_ok=True)
     return where
 
