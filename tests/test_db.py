@@ -292,5 +292,9 @@ def test_upgrade_from_0003_adds_the_feedback_table_and_keeps_the_data(any_url, t
     row, created = feedback.add(engine, feedback.NewFeedback("FAQ-X-001", "", "flag", "wrong", "x", "ZD-1",
                                                              "article", "ana"))
     assert created and feedback.rows(engine, ["FAQ-X-001"], "open") == [row]
+    vote = feedback.NewFeedback("FAQ-X-001", "", "helpful", None, "", None, "article", "ana")
+    assert feedback.add(engine, vote)[1] and not feedback.add(engine, vote)[1]   # NULL ticket ids compare equal
+    assert feedback.vote_counts(engine, ["FAQ-X-001"]) == {"FAQ-X-001": {"helpful": 1, "not_helpful": 0}}
+    assert feedback.resolve(engine, row.id, "ed")[0].status == "resolved" and feedback.rows(engine, None, "open") == []
     assert _schema_diff(any_url) == []
     engine.dispose()

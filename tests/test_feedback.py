@@ -203,9 +203,9 @@ def test_hostile_requests(client):
     for path in ("/api/feedback/999/resolve", f"/api/feedback/{2 ** 64}/resolve", "/api/feedback/abc/resolve",
                  "/api/feedback/-1/resolve"):
         assert client.post(path, json={}).status_code == 404, path
-    for query in ("status=bogus", "limit=0", "limit=x", "owner=%00"):
+    for query in ("status=bogus", "limit=0", "limit=501", "limit=x", "owner=%00", "article_id=%00", "owner=" + "t" * 129):
         assert client.get(f"/api/feedback?{query}").status_code == 400, query
-    assert client.get("/api/feedback?article_id=%00").get_json() == {"feedback": []}
+    assert client.get("/api/feedback?article_id=" + "A" * 5000).get_json() == {"feedback": []}
     assert client.get("/api/feedback", environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 403   # auth none
     assert client.post("/api/feedback", json=FLAG, environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 403
 

@@ -132,6 +132,8 @@ def list_feedback():
     limit = _int_param(request.args, "limit", 100, 1, store.MAX_LIST)
     article_ids = owner_articles(owner_param())
     article_id = request.args.get("article_id")
+    if "\x00" in (article_id or ""):   # PostgreSQL text cannot hold NUL: no such article anywhere
+        raise ApiError(400, "invalid_parameter", "parameter 'article_id' must not contain NUL")
     if article_id:
         article_ids = [a for a in (article_ids if article_ids is not None else [article_id]) if a == article_id]
     rows = _store_call(store.rows, _state().engine, article_ids, None if status == "all" else status, limit)
