@@ -45,8 +45,9 @@ def _indent(line: str) -> int:
 
 def passages(lines: list[str]) -> list[tuple[int, int]]:
     """(first, end) line indexes (0-based, end exclusive) of every staff passage: the marker line
-    and every following line that is blank or indented deeper than the marker, without the blank
-    lines at its end. Markers inside fenced code outside a passage are examples, not passages."""
+    and every following line that is blank or indented by 4 more than the marker (as Python-Markdown's
+    admonition reads its content; a line indented less is outside, rendered as shared text), without
+    the blank lines at its end. Markers inside fenced code outside a passage are examples."""
     found: list[tuple[int, int]] = []
     fence: str | None = None
     i = 0
@@ -68,7 +69,7 @@ def passages(lines: list[str]) -> list[tuple[int, int]]:
             i += 1
             continue
         depth, end, last = _indent(marker.group(1)), i + 1, i + 1
-        while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) > depth):
+        while end < len(lines) and (not lines[end].strip() or _indent(lines[end]) >= depth + 4):
             end += 1
             if lines[end - 1].strip():
                 last = end

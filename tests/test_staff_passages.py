@@ -23,6 +23,9 @@ PASSAGE_CASES = {
     "inside a list item": ("1. Step.\n\n    !!! staff \"T\"\n        team-x\n\n2. Next.\n", "1. Step.\n\n\n2. Next.\n"),
     "nested admonition inside": ("!!! staff \"T\"\n    !!! note\n        inner\n    outer\nEnd.\n", "End.\n"),
     "two passages": ("!!! staff\n    a\n\nMid.\n\n??? staff\n    b\n", "\nMid.\n\n"),
+    # Python-Markdown ends the admonition at a line indented by less than 4: that text is shared
+    "under-indented text after it": ("!!! staff\n    a\n\n  shared text\n", "\n  shared text\n"),
+    "under-indented text right after the marker": ("!!! staff\n  shared\n    b\n", "  shared\n    b\n"),
 }
 
 
@@ -49,6 +52,10 @@ def test_only_staff_admonitions_outside_code_are_passages(text):
 def test_code_after_a_passage_is_still_seen_as_code():
     text = "!!! staff\n    a\n\n```\n!!! staff \"inside code\"\n    b\n```\n!!! staff\n    c\n"
     assert staff.strip(text) == "\n```\n!!! staff \"inside code\"\n    b\n```\n"
+
+
+def test_under_indented_text_is_checked_as_shared_text():
+    assert staff.check_staff_detail("x.md", "!!! staff\n    Page pd:a-primary.\n\n  Ask #ops-chat.\n", 1)[0].line == 4
 
 
 def test_staff_lines_and_texts():
