@@ -20,14 +20,14 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from site_builder import audience, checks, export, links, list_check, pages, redirects
+from site_builder import audience, checks, export, links, list_check, pages, redirects, staff
 from site_builder.errors import KBBuildError, Problem
 from site_builder.schema import SERVICE_AREAS, Article
 from site_builder.validate import validate_file
 
 log = logging.getLogger("kb.site_builder")  # outside "mkdocs.*": review warnings don't fail --strict
-ASSETS = ("kb.css", "redirect.js", "auth.js", "common.js", "search.js", "feedback.js", "assistant.js", "review.js",
-          "article.js")
+ASSETS = ("kb.css", "staff.css", "redirect.js", "auth.js", "common.js", "search.js", "feedback.js", "assistant.js",
+          "review.js", "article.js")
 # in this order: auth.js, then common.js; feedback.js before the assistant, which puts its widget on each card
 SCRIPTS = ("auth.js", "common.js", "search.js", "feedback.js", "assistant.js", "review.js", "article.js")
 # talk to the search service: not in an audience build
@@ -83,7 +83,7 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         if self.audience:
             config.site_name = f"{config.site_name} — {audience.EDITION[self.audience]}"
             config.repo_url = config.edit_uri = None   # the repository is internal: no header link, no edit links
-        config.extra_css.append("assets/kb/kb.css")
+        config.extra_css.extend(["assets/kb/kb.css", "assets/kb/staff.css"])
         config.extra_javascript.extend(f"assets/kb/{name}" for name in self.scripts)
         config.theme.dirs.insert(0, str(resources.files("site_builder").joinpath("overrides")))
         config.extra["kb_areas"] = dict(SERVICE_AREAS)
@@ -96,6 +96,8 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         with open(file.abs_src_path, "rb") as fh:
             result = validate_file(self._display(config, file.src_uri), file.src_uri, fh.read())
         self.problems.extend(result.problems)
+        if self.audience:   # staff passages never reach an audience build's pages (staff.py)
+            result.source, result.body = staff.strip(result.source), staff.blank(result.body)
         self.sources[file.src_uri] = result.source
         self.bodies[file.src_uri] = (result.body, result.body_line)
         if result.article:
@@ -175,7 +177,8 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         if art is None:
             return html
         toc_ids = {item.id for item in export.flatten_toc(page.toc)}
-        self.sections[src] = export.extract_sections(html, toc_ids, art.title)
+        self.sections[src] = export.extract_sections(html, toc_ids, art.title,
+                                                     drop_staff=audience.audience_of(art) != "internal")
         by_id = {a.id: a for a in self.articles.values()}
         related = {}
         for rel in art.related:
@@ -206,7 +209,8 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
             anchors=self.anchors,
             id_to_src={a.id: a.src_path for a in self.articles.values()}, withheld=self.withheld)
         for src, art in self.articles.items():
-            self.problems.extend(links.check_links(self._display(config, src), src, art.body, art.body_line, known))
+            body = staff.blank(art.body) if self.audience else art.body   # passages are not rendered
+            self.problems.extend(links.check_links(self._display(config, src), src, body, art.body_line, known))
         if self.problems:  # the source and the rendered HTML check may report the same thing
             raise PluginError(str(KBBuildError(list(dict.fromkeys(self.problems)))))
         return env
