@@ -8,6 +8,7 @@ import json
 from click.testing import CliRunner
 
 from kb_cli.main import cli
+from search.service.auth import audit
 from search.service.review.queue import build_queue, review_due
 from tests.test_feedback import FLAG
 
@@ -45,7 +46,7 @@ def test_queue_orders_by_urgency_and_keeps_only_the_owner():
     assert build_queue(ARTICLES, [], {}, TODAY, "team-nobody") == []
 
 
-def test_review_api(client):
+def test_review_api(client, app):
     for body in (FLAG, {**FLAG, "reason": "wrong", "ticket_id": None},
                  {"article_id": "FAQ-PLAYER-001", "kind": "not_helpful"}, {"article_id": "FAQ-DRM-001", "kind": "helpful"}):
         assert client.post("/api/feedback", json=body).status_code == 201
@@ -62,6 +63,8 @@ def test_review_api(client):
     assert set(every) == {"FAQ-DRM-001", "FAQ-UPLOAD-001", "FAQ-PLAYER-001"} and every[-1] == "FAQ-PLAYER-001"
     assert client.get("/api/review?owner=team-nobody").get_json()["articles"] == []
     assert client.get("/api/review?owner=%1b").status_code == 400
+    exports = audit.rows(app.extensions["kb"].engine, action="export.review")
+    assert [(r.actor, r.outcome) for r in exports] == [("local", "ok")] * 4   # the answered reads, not the 400
 
 
 def test_kb_review_cli(app, client, real_settings):
