@@ -22,6 +22,10 @@ from search.lexical import LexicalIndex
 from search.lexical_tokens import tokenize
 from search.settings import Settings
 
+# What articles.json holds; a build with another version is rebuilt even when the corpus is unchanged
+# (2: owner, last_reviewed, review_interval_days for the owners' review queue). Vectors are reused.
+ARTICLES_VERSION = 2
+
 log = logging.getLogger(__name__)
 
 
@@ -150,7 +154,8 @@ def build_index(settings: Settings, corpus_path: Path | None = None, force: bool
 
 def _is_up_to_date(manifest: dict | None, corpus_sha: str) -> bool:
     return (manifest is not None and manifest.get("corpus_sha256") == corpus_sha
-            and manifest.get("chunker_version") == CHUNKER_VERSION)
+            and manifest.get("chunker_version") == CHUNKER_VERSION
+            and manifest.get("articles_version", 1) == ARTICLES_VERSION)
 
 
 def _manifest(build_id: str, model, encoder: Encoder, corpus: Corpus, chunks, kind: str) -> dict:
@@ -163,7 +168,7 @@ def _manifest(build_id: str, model, encoder: Encoder, corpus: Corpus, chunks, ki
     return {"build_id": build_id, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
             "model": {"name": model.name, "fingerprint": model.fingerprint, "index_encoder": encoder.backend},
             "dim": encoder.dim, "normalized": True, "chunker_version": CHUNKER_VERSION,
-            "corpus_sha256": corpus.sha256, "counts": {"articles": len(corpus.articles), "chunks": len(chunks)},
+            "articles_version": ARTICLES_VERSION, "corpus_sha256": corpus.sha256, "counts": {"articles": len(corpus.articles), "chunks": len(chunks)},
             "dense": {"kind": kind, "hnsw_m": dense.HNSW_M, "hnsw_ef_search": dense.HNSW_EF_SEARCH},
             "versions": {"python": platform.python_version(), "numpy": np.__version__,
                          "faiss": faiss.__version__, "bm25s": bm25s.__version__}}
