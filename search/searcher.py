@@ -202,7 +202,9 @@ class Searcher:
         idents = self._identifiers(query, allowed) if mode == "hybrid" else IdentifierHits.empty()
         candidates, lexical_all = self._candidates(query, focus, mode, allowed, idents)
         winners = self._lane_winners(candidates) if mode == "hybrid" else []
-        ranked = self._rank(mode, candidates, idents, k * 8, winners)
+        # the pool that article scores are computed from does not depend on k (up to k 25): with k * 8
+        # alone, an article's second section counted for k 20 and not for k 10, and the top 5 changed
+        ranked = self._rank(mode, candidates, idents, max(k * 8, 2 * self.config.fusion.candidates), winners)
         spelling = self._spelling(query, idents)
         groups = self._groups(ranked, k, mode, lexical_all, idents, spelling, winners)
         snippets = Snippets(focus)

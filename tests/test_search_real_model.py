@@ -150,3 +150,14 @@ def test_each_lanes_best_article_stays_among_the_first_articles(real_searcher, t
     assert winners - set(off[:2])                      # the fused ranking alone puts a lane's winner third
     two = ids(Searcher(real_searcher.build, real_searcher.encoder, SearchConfig(lane_winners_within=2)), k=4)
     assert winners <= set(two[:2]) and sorted(two) == sorted(off) and two[0] == off[0]   # rank 1 kept, none lost
+
+
+@pytest.mark.parametrize("query", ["segments fail to load", "token expired",
+                                   "uploading a big file fails because the request body is too large"])
+def test_the_first_articles_and_their_scores_do_not_depend_on_k(real_searcher, query):
+    """Article scores (best section + 0.1 × another) come from a pool of ranked sections that does
+    not shrink with k: with k * 8 sections, k 1 left out the second section that k 4 counted."""
+    one, four = real_searcher.search(query, k=1).results, real_searcher.search(query, k=4).results
+    assert [(r.article_id, r.score) for r in one] == [(r.article_id, r.score) for r in four[:1]]
+    two = real_searcher.search(query, k=2).results
+    assert [(r.article_id, r.score) for r in two] == [(r.article_id, r.score) for r in four[:2]]
