@@ -29,7 +29,7 @@ from search.identifiers import is_strong
 from search.lexical import top_k
 from search.lexical_tokens import tokenize
 from search.results import (PREPARED_TEXTS, ArticleResult, SectionHit, Snippets, article_scores, by_article_score,
-                            group_by_article, is_link_list, prepare)
+                            group_by_article, is_link_list, prepare, sentence_keys)
 
 MODES = ("hybrid", "dense", "lexical")
 TYPES = ("runbook", "faq", "reference")
@@ -49,6 +49,11 @@ class SearchConfig:
     # An article's score: its best section's + this × its best other section's (search/results.py,
     # article_scores; docs/retrieval.md has the grid 0–0.5 on the tickets). 0: best section only.
     second_section: float = 0.1
+    # At most this many identifier hits become candidates (each is scored by the dense lane and
+    # fused): the best by identifier tier, then identifier evidence, then chunk number. A ticket
+    # naming the codes of a 100,000-chunk index matched ~10⁵ chunks, each scored and sorted (issue
+    # 17; docs/performance.md). Far above the KB's own: it has ~1,000 chunks in all.
+    max_identifier_candidates: int = 2000
 
 
 @dataclass
@@ -106,9 +111,10 @@ class Searcher:
         for i, chunk in enumerate(build.chunks):
             if self._shown[i]:
                 self._fallback.setdefault(chunk["article_id"], i)
-        if len(build.chunks) <= PREPARED_TEXTS:   # while the cache holds them all (~60 ms for 833):
-            for chunk in build.chunks:            # no query is the first to need a section's snippet data
-                prepare(chunk["text"])
+        if len(build.chunks) <= PREPARED_TEXTS:   # while the caches hold them all (~60 ms for 833): no
+            for chunk in build.chunks:            # query is the first to need a section's snippet data
+                prepare(chunk["text"])            # or its sentences (the ticket assistant's 'why it matched')
+                sentence_keys(chunk["text"])
 
     @property
     def areas(self) -> list[str]:
@@ -156,7 +162,7 @@ class Searcher:
             # (running the sparse lanes in a thread while encoding was tried: it saved ~0.2 ms at one
             # client but cost 40% of the throughput at 16 clients through GIL hand-offs)
             vector = self.encoder.encode([focus])[0]
-            extra = np.concatenate([lexical_ids, idents.chunks])
+            extra = np.concatenate([lexical_ids, self._identifier_candidates(idents)])
             chunks, dense_scores = dense.candidates(self.build.dense_index, vector, n, allowed, extra,
                                                     self.build.dense_vectors)
         lanes = _Candidates(chunks, dense_scores.astype(np.float64), _spread(chunks, lexical_ids, lexical_scores),
@@ -223,7 +229,7 @@ class Searcher:
         hit[idents.chunks] = True
         if allowed is not None:
             hit &= self._mask(allowed, len(hit))
-        return int(np.unique(self._article_index[hit]).size)
+        return int(np.count_nonzero(np.bincount(self._article_index[hit], minlength=1)))   # linear, no sort
 
     def _spelling(self, query: str, idents: IdentifierHits) -> dict[str, str]:
         """Each matched identifier key as the query wrote it (as the KB writes it if the query's
@@ -264,15 +270,30 @@ class Searcher:
         order = order[~self._link_list[candidates.chunks[order]]][:limit]   # link lists never rank
         return dict(zip(candidates.chunks[order].tolist(), (score + tier)[order].tolist()))
 
+    def _identifier_candidates(self, idents: IdentifierHits) -> np.ndarray:
+        """The identifier hits that become candidates (ascending): all of them up to
+        ``max_identifier_candidates``; beyond that, the sections that can rank (no link lists), best
+        first by identifier tier, then identifier evidence, then chunk number."""
+        cap = self.config.max_identifier_candidates
+        if len(idents) <= cap:
+            return idents.chunks
+        evidence, tier = self._identifier_evidence(idents.chunks, idents)
+        order = np.lexsort((-evidence, -tier))   # stable: ties keep the ascending chunk order
+        order = order[~self._link_list[idents.chunks[order]]][:cap]
+        return np.sort(idents.chunks[order])
+
     def _identifier_evidence(self, chunks: np.ndarray,
                              idents: IdentifierHits) -> tuple[np.ndarray, np.ndarray]:
         """Per candidate: the identifier boost added to its score, and 1.0 if it is in the
-        identifier tier (declares a query code, or its text holds a strong identifier of the query)."""
+        identifier tier (declares a query code, or its text holds a strong identifier of the query).
+        ``chunks`` (ascending) need not hold every hit (``_identifier_candidates``)."""
         evidence, tier = np.zeros(len(chunks)), np.zeros(len(chunks))
-        if len(idents):
-            at = np.searchsorted(chunks, idents.chunks)
-            evidence[at] = self.config.declared_boost * idents.declared + self.config.found_boost * idents.found
-            tier[at] = (idents.declared > 0) | idents.strong(is_strong)
+        if len(idents) and len(chunks):
+            at = np.minimum(np.searchsorted(chunks, idents.chunks), len(chunks) - 1)
+            hit = chunks[at] == idents.chunks
+            at = at[hit]
+            evidence[at] = (self.config.declared_boost * idents.declared + self.config.found_boost * idents.found)[hit]
+            tier[at] = ((idents.declared > 0) | idents.strong(is_strong))[hit]
         return evidence, tier
 
     def _section(self, chunk: dict) -> tuple[str, str, list[str], str]:
@@ -305,10 +326,10 @@ class Searcher:
         tier = bool(match and (match.declared > 0 or any(is_strong(key) for key in match.names)))
         top = np.searchsorted(candidates.chunks, [h.chunk for r in results[:3] for h in [r.best, *r.more]])
         lexical = self.build.lexical
-        article = results[0].article_id
+        article = self._article_index[results[0].best.chunk]   # compared as numbers: ~10⁶ postings at 10⁵ chunks
         covered = abstention.coverage(
             abstention.content_words(tokenize(focus)), lambda word: len(lexical.postings(word)), lexical.num_docs,
-            lambda word: bool((self._article_of[lexical.postings(word)] == article).any()))
+            lambda word: bool((self._article_index[lexical.postings(word)] == article).any()))
         return abstention.Evidence(tier, float(np.nanmax(candidates.dense[top])), covered)
 
     def _confident(self, mode: str, results: list[ArticleResult], candidates: _Candidates,
