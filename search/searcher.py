@@ -326,10 +326,10 @@ class Searcher:
         tier = bool(match and (match.declared > 0 or any(is_strong(key) for key in match.names)))
         top = np.searchsorted(candidates.chunks, [h.chunk for r in results[:3] for h in [r.best, *r.more]])
         lexical = self.build.lexical
-        article = self._article_index[results[0].best.chunk]   # compared as numbers: ~10⁶ postings at 10⁵ chunks
-        covered = abstention.coverage(
+        in_top = self._article_index == self._article_index[results[0].best.chunk]   # per chunk: of the top article?
+        covered = abstention.coverage(   # (a lookup per posting: ~10⁶ of them for a long ticket at 10⁵ chunks)
             abstention.content_words(tokenize(focus)), lambda word: len(lexical.postings(word)), lexical.num_docs,
-            lambda word: bool((self._article_index[lexical.postings(word)] == article).any()))
+            lambda word: bool(in_top[lexical.postings(word)].any()))
         return abstention.Evidence(tier, float(np.nanmax(candidates.dense[top])), covered)
 
     def _confident(self, mode: str, results: list[ArticleResult], candidates: _Candidates,
