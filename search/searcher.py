@@ -85,6 +85,19 @@ class _Candidates(NamedTuple):
     lexical_ceiling: float = 0.0   # the best BM25 score the query's tokens could reach here
 
 
+def _best(scores: np.ndarray, ids: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` of ``ids`` (ascending) with the highest ``scores[ids]``, ties to the first ids,
+    in no particular order: what a stable sort by score would keep, in linear time."""
+    if n <= 0:
+        return ids[:0]
+    if n >= len(ids):
+        return ids
+    values = scores[ids]
+    kth = np.partition(values, len(ids) - n)[len(ids) - n]   # the n-th highest score
+    above = ids[values > kth]
+    return np.concatenate([above, ids[values == kth][:n - len(above)]])
+
+
 def _spread(chunks: np.ndarray, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """``scores`` of ``ids`` at their positions among the sorted ``chunks``; NaN elsewhere."""
     out = np.full(len(chunks), np.nan)
@@ -111,6 +124,7 @@ class Searcher:
         for i, chunk in enumerate(build.chunks):
             if self._shown[i]:
                 self._fallback.setdefault(chunk["article_id"], i)
+        build.identifiers.match("")   # compiles the declared-code pattern now (~0.1 s), not in a request
         if len(build.chunks) <= PREPARED_TEXTS:   # while the caches hold them all (~60 ms for 833): no
             for chunk in build.chunks:            # query is the first to need a section's snippet data
                 prepare(chunk["text"])            # or its sentences (the ticket assistant's 'why it matched')
@@ -273,14 +287,16 @@ class Searcher:
     def _identifier_candidates(self, idents: IdentifierHits) -> np.ndarray:
         """The identifier hits that become candidates (ascending): all of them up to
         ``max_identifier_candidates``; beyond that, the sections that can rank (no link lists), best
-        first by identifier tier, then identifier evidence, then chunk number."""
+        first by identifier tier, then identifier evidence, then chunk number (linear: no sort)."""
         cap = self.config.max_identifier_candidates
         if len(idents) <= cap:
             return idents.chunks
-        evidence, tier = self._identifier_evidence(idents.chunks, idents)
-        order = np.lexsort((-evidence, -tier))   # stable: ties keep the ascending chunk order
-        order = order[~self._link_list[idents.chunks[order]]][:cap]
-        return np.sort(idents.chunks[order])
+        evidence = self.config.declared_boost * idents.declared + self.config.found_boost * idents.found
+        tier = (idents.declared > 0) | idents.strong(is_strong)
+        can_rank = ~self._link_list[idents.chunks]
+        first = _best(evidence, np.flatnonzero(tier & can_rank), cap)
+        rest = _best(evidence, np.flatnonzero(~tier & can_rank), cap - len(first))
+        return np.sort(idents.chunks[np.concatenate([first, rest])])
 
     def _identifier_evidence(self, chunks: np.ndarray,
                              idents: IdentifierHits) -> tuple[np.ndarray, np.ndarray]:
@@ -289,11 +305,11 @@ class Searcher:
         ``chunks`` (ascending) need not hold every hit (``_identifier_candidates``)."""
         evidence, tier = np.zeros(len(chunks)), np.zeros(len(chunks))
         if len(idents) and len(chunks):
-            at = np.minimum(np.searchsorted(chunks, idents.chunks), len(chunks) - 1)
-            hit = chunks[at] == idents.chunks
+            at = np.minimum(np.searchsorted(idents.chunks, chunks), len(idents) - 1)   # each candidate's hit
+            hit = idents.chunks[at] == chunks
             at = at[hit]
-            evidence[at] = (self.config.declared_boost * idents.declared + self.config.found_boost * idents.found)[hit]
-            tier[at] = ((idents.declared > 0) | idents.strong(is_strong))[hit]
+            evidence[hit] = self.config.declared_boost * idents.declared[at] + self.config.found_boost * idents.found[at]
+            tier[hit] = (idents.declared[at] > 0) | idents.strong(is_strong)[at]
         return evidence, tier
 
     def _section(self, chunk: dict) -> tuple[str, str, list[str], str]:

@@ -143,3 +143,15 @@ def test_best_sentence_reads_each_section_once_and_answers_as_before(text, query
     for _ in range(3):
         best_sentence(text, query + " again")
     assert results.sentence_keys.cache_info().misses == misses   # the section's sentences were split and stemmed once
+
+
+def test_best_keeps_what_a_stable_sort_by_score_keeps():
+    from search.searcher import _best
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        scores = rng.integers(0, 5, 60).astype(float) / 4   # many ties
+        ids = np.sort(rng.choice(60, rng.integers(0, 60), replace=False))
+        n = int(rng.integers(0, 70))
+        expected = ids[np.argsort(-scores[ids], kind="stable")][:n]
+        assert sorted(_best(scores, ids, n).tolist()) == sorted(expected.tolist())
