@@ -119,4 +119,4 @@ def run_erase(settings, ticket: str) -> None:
     finally:
         engine.dispose()
     click.echo(f"Erased ticket {ticket_id}: {erased['links']} links, {erased['suggestions']} suggestion records, "
-               f"{erased['suggested_tickets']} report row(s).")
+               f"{erased['suggested_tickets']} report row(s), {erased['feedback']} feedback row(s).")

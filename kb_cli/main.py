@@ -192,13 +192,25 @@ def audit(ctx: click.Context, since, actor, action, limit: int, as_json: bool) -
     run_audit(_settings(ctx), since, actor, action, limit, as_json)
 
 
-@cli.command(help="Erase everything stored about a ticket: its links, suggestion records and report flags (audited).")
+@cli.command(help="Erase everything stored about a ticket: its links, suggestion records, report flags and "
+             "feedback (audited).")
 @click.option("--ticket", required=True, help="The ticket id, e.g. ZD-48121.")
 @click.pass_context
 def erase(ctx: click.Context, ticket: str) -> None:
     from kb_cli.access_cmds import run_erase
 
     run_erase(_settings(ctx), ticket)
+
+
+@cli.command(help="An owner's review queue: open flags, 'not helpful' votes and reviews past due, most urgent first.")
+@click.option("--owner", default=None, help="The owning team, as in the articles' front matter (e.g. team-drm); "
+              "default: every owner.")
+@click.option("--json", "as_json", is_flag=True, help="The queue as one JSON object (as GET /api/review).")
+@click.pass_context
+def review(ctx: click.Context, owner: str | None, as_json: bool) -> None:
+    from kb_cli.review_cmds import run_review
+
+    run_review(_settings(ctx), owner, as_json)
 
 
 def main() -> None:  # pragma: no cover - console entry

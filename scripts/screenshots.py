@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Screenshots of the pages a support engineer looks at, for review by a person: home, an article,
 the search dialog with results, with no confident match, the ticket assistant with suggestions, the
-error-code index, an area page, a filtered search, recent searches and the 404 page; at 1400x900 and 390x844, light and dark (OS preference emulated
+error-code index, an area page, a filtered search, recent searches, the 404 page, an article with
+staff-only passages, an article's feedback box with the flag form open and the review queue; at 1400x900 and 390x844, light and dark (OS preference emulated
 with CDP). Needs a running `kb serve` (writes enabled or not) and Debian chromium + chromedriver.
 
     scripts/screenshots.py --base http://127.0.0.1:8000 --out build/screenshots
@@ -27,7 +28,19 @@ STATES = {   # name → (path, action)
     "not-found": ("/id/NOPE-001/", lambda d: kit.wait(d, lambda x: x.find_elements("css selector", "[data-kb-notfound] button"))),
     "error-codes": ("/error-codes/", None),
     "area": ("/cdn/", None),
+    # a customer article with staff passages (!!! staff): styled on the staff site, absent from the
+    # customer build (--base of a customer site: kb build --audience customer)
+    "article-staff": ("/id/FAQ-PLAYER-007/", lambda d: _scroll_to(d, ".admonition.staff, h2#resolution")),
+    # feedback at the end of an article with the flag form open, and the owners' review queue
+    "article-flag": ("/id/FAQ-DRM-001/", lambda d: _open_flag(d)),
+    "review": ("/review/", lambda d: kit.wait(d, lambda x: x.execute_script(
+        "var s = document.querySelector('[data-kb-review] [role=status]'); return s && s.textContent !== 'Loading…';"))),
 }
+
+
+def _open_flag(driver) -> None:
+    kit.wait(driver, lambda d: d.find_elements("css selector", "[data-kb-flag]"))
+    driver.execute_script("var b = document.querySelector('[data-kb-flag]'); b.click(); b.scrollIntoView({block: 'start'});")
 
 
 def _filtered(driver, query: str, area: str) -> None:
@@ -37,6 +50,11 @@ def _filtered(driver, query: str, area: str) -> None:
     Select(driver.find_element("css selector", "[data-kb-area]")).select_by_value(area)
     kit.wait(driver, lambda d: d.find_elements("css selector", ".kb-chip--all"))
     time.sleep(0.5)
+
+
+def _scroll_to(driver, selector: str) -> None:
+    driver.execute_script("var e = document.querySelector(arguments[0]); if (e) e.scrollIntoView({block: 'center'});",
+                          selector)
 
 
 def _recent(driver) -> None:

@@ -1,7 +1,9 @@
 """"No confident match": the evidence that a query is one the KB does not answer. Pure functions.
 
 Studied on the labelled tickets (answerable) against ``eval/uncovered.jsonl`` (in-domain tickets
-no article answers) with ``scripts/study_abstention.py``; docs/retrieval.md has the figures. Two
+no article answers) with ``scripts/calibrate_threshold.py``; ``scripts/study_abstention.py`` measured further
+candidates (section coverage, rare words together, reverse coverage, word pairs, cosine contrast), none
+better (issue 21, session 10); docs/retrieval.md has the figures. Two
 pieces of evidence carry the separation, and neither suffices alone:
 
 * **cosine** — the best cosine similarity between the query's embedding and a section listed for

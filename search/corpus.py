@@ -33,6 +33,9 @@ class Article:
     description: str | None = None
     status: str = "validated"
     audience: str | None = None     # internal | partner | customer; None (not declared) is treated as internal
+    owner: str = ""                 # the owning team (front matter 'owner'); '' in an older export
+    last_reviewed: str = ""         # ISO date
+    review_interval_days: int = 0   # 0: unknown (an older export)
     sections: tuple[Section, ...] = field(default_factory=tuple)
 
 
@@ -52,7 +55,9 @@ def _article(raw: dict) -> Article:
                    error_codes=tuple(raw.get("error_codes") or ()),
                    related_alerts=tuple(raw.get("related_alerts") or ()),
                    description=raw.get("description"), status=raw.get("status", "validated"),
-                   audience=raw.get("audience"), sections=sections)
+                   audience=raw.get("audience"), owner=str(raw.get("owner") or ""),
+                   last_reviewed=str(raw.get("last_reviewed") or ""),
+                   review_interval_days=int(raw.get("review_interval_days") or 0), sections=sections)
 
 
 def parse_corpus(doc: dict, source: str = "corpus export") -> Corpus:

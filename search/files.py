@@ -3,12 +3,15 @@
 Data files are 0600 and their directories 0700, whatever the process umask: the links database holds
 ticket ids, and nobody else on the machine needs to read any of it. ``private_dir`` and
 ``private_file`` create with those modes and tighten an existing path that this user owns (a path
-created by another user, such as a shared parent, is left alone).
+created by another user, such as a shared parent, is left alone). A shared scratch directory —
+world-writable or sticky, such as /tmp — is never changed, even when it is ours (as root, every path
+is): a database file placed directly in /tmp must not lock every other user out of /tmp.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -18,7 +21,8 @@ FILE_MODE = 0o600
 def _tighten(path: Path, mode: int) -> None:
     with contextlib.suppress(OSError):
         info = path.lstat()
-        if info.st_uid == os.geteuid() and (info.st_mode & 0o777) != mode and not path.is_symlink():
+        shared = stat.S_ISDIR(info.st_mode) and info.st_mode & (stat.S_ISVTX | stat.S_IWOTH)
+        if info.st_uid == os.geteuid() and (info.st_mode & 0o777) != mode and not path.is_symlink() and not shared:
             os.chmod(path, mode)
 
 

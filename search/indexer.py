@@ -22,6 +22,10 @@ from search.lexical import LexicalIndex
 from search.lexical_tokens import tokenize
 from search.settings import Settings
 
+# What articles.json holds; a build with another version is rebuilt even when the corpus is unchanged
+# (2: owner, last_reviewed, review_interval_days for the owners' review queue). Vectors are reused.
+ARTICLES_VERSION = 2
+
 log = logging.getLogger(__name__)
 
 
@@ -103,7 +107,8 @@ def _write_lanes(tmp: Path, corpus: Corpus, chunks, vectors: np.ndarray, ann_thr
     (tmp / "chunks.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
     articles = [{"id": a.id, "title": a.title, "type": a.type, "service_area": a.service_area, "url": a.url,
                  "stable_url": a.stable_url, "tags": list(a.tags), "error_codes": list(a.error_codes),
-                 "related_alerts": list(a.related_alerts), "description": a.description, "audience": a.audience}
+                 "related_alerts": list(a.related_alerts), "description": a.description, "audience": a.audience,
+                 "owner": a.owner, "last_reviewed": a.last_reviewed, "review_interval_days": a.review_interval_days}
                 for a in corpus.articles]
     (tmp / "articles.json").write_text(json.dumps(articles, ensure_ascii=False), encoding="utf-8")
     return kind
@@ -149,7 +154,8 @@ def build_index(settings: Settings, corpus_path: Path | None = None, force: bool
 
 def _is_up_to_date(manifest: dict | None, corpus_sha: str) -> bool:
     return (manifest is not None and manifest.get("corpus_sha256") == corpus_sha
-            and manifest.get("chunker_version") == CHUNKER_VERSION)
+            and manifest.get("chunker_version") == CHUNKER_VERSION
+            and manifest.get("articles_version", 1) == ARTICLES_VERSION)
 
 
 def _manifest(build_id: str, model, encoder: Encoder, corpus: Corpus, chunks, kind: str) -> dict:
@@ -162,7 +168,7 @@ def _manifest(build_id: str, model, encoder: Encoder, corpus: Corpus, chunks, ki
     return {"build_id": build_id, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
             "model": {"name": model.name, "fingerprint": model.fingerprint, "index_encoder": encoder.backend},
             "dim": encoder.dim, "normalized": True, "chunker_version": CHUNKER_VERSION,
-            "corpus_sha256": corpus.sha256, "counts": {"articles": len(corpus.articles), "chunks": len(chunks)},
+            "articles_version": ARTICLES_VERSION, "corpus_sha256": corpus.sha256, "counts": {"articles": len(corpus.articles), "chunks": len(chunks)},
             "dense": {"kind": kind, "hnsw_m": dense.HNSW_M, "hnsw_ef_search": dense.HNSW_EF_SEARCH},
             "versions": {"python": platform.python_version(), "numpy": np.__version__,
                          "faiss": faiss.__version__, "bm25s": bm25s.__version__}}

@@ -93,6 +93,23 @@ def by_article_score(ranked: Mapping[int, float], article_of: Sequence[str] | Ma
     return sorted(ranked, key=lambda chunk: -scores[article_of[chunk]])
 
 
+def promote(chunks: list[int], article_of: Sequence[str] | Mapping[int, str], articles: Iterable[str],
+            within: int) -> list[int]:
+    """``chunks`` (best article first) with each of ``articles`` that ranks below the first ``within``
+    articles moved up to just inside them (in their ranking order); the articles they pass move down
+    one place each. Within an article the chunks keep their order. (The hybrid ranking keeps each
+    lane's best article in its top 5 this way; docs/retrieval.md.)"""
+    ranking = list(dict.fromkeys(article_of[c] for c in chunks))
+    missing = [a for a in dict.fromkeys(articles) if a in ranking[within:]]
+    if not missing or within <= 0:
+        return chunks
+    missing = sorted(missing, key=ranking.index)[:within]
+    rest = [a for a in ranking if a not in missing]
+    cut = within - len(missing)
+    position = {a: i for i, a in enumerate(rest[:cut] + missing + rest[cut:])}
+    return sorted(chunks, key=lambda c: position[article_of[c]])
+
+
 def group_by_article(ranked: Iterable[int], article_of: Sequence[str] | Mapping[int, str],
                      anchor_of: Sequence[str] | Mapping[int, str], k: int,
                      more_per_article: int = 3,

@@ -29,7 +29,7 @@ from search.identifiers import is_strong
 from search.lexical import top_k
 from search.lexical_tokens import tokenize
 from search.results import (PREPARED_TEXTS, ArticleResult, SectionHit, Snippets, article_scores, by_article_score,
-                            group_by_article, is_link_list, prepare, sentence_keys)
+                            group_by_article, is_link_list, prepare, promote, sentence_keys)
 
 MODES = ("hybrid", "dense", "lexical")
 TYPES = ("runbook", "faq", "reference")
@@ -54,6 +54,9 @@ class SearchConfig:
     # naming the codes of a 100,000-chunk index matched ~10⁵ chunks, each scored and sorted (issue
     # 17; docs/performance.md). Far above the KB's own: it has ~1,000 chunks in all.
     max_identifier_candidates: int = 2000
+    # Hybrid: each lane's best article (the dense lane's, the lexical lane's) is kept among the first
+    # this many articles, even when the fusion ranks it lower (docs/retrieval.md, session 10). 0: off.
+    lane_winners_within: int = 5
 
 
 @dataclass
@@ -218,9 +221,12 @@ class Searcher:
         allowed = self._allowed(area, type, tag, hidden_audiences)
         idents = self._identifiers(query, allowed) if mode == "hybrid" else IdentifierHits.empty()
         candidates, lexical_all = self._candidates(query, focus, mode, allowed, idents)
-        ranked = self._rank(mode, candidates, idents, k * 8)
+        winners = self._lane_winners(candidates) if mode == "hybrid" else []
+        # the pool that article scores are computed from does not depend on k (up to k 25): with k * 8
+        # alone, an article's second section counted for k 20 and not for k 10, and the top 5 changed
+        ranked = self._rank(mode, candidates, idents, max(k * 8, 2 * self.config.fusion.candidates), winners)
         spelling = self._spelling(query, idents)
-        groups = self._groups(ranked, k, mode, lexical_all, idents, spelling)
+        groups = self._groups(ranked, k, mode, lexical_all, idents, spelling, winners)
         snippets = Snippets(focus)
         for _aid, _score, (best, *_more) in groups:   # a snippet for each article's best section
             best.snippet = snippets(self.build.chunks[best.chunk]["text"])
@@ -253,24 +259,46 @@ class Searcher:
         return {key: written.get(key) or self.build.identifiers.display.get(key, key) for key in keys}
 
     def _groups(self, ranked: dict[int, float], k: int, mode: str, lexical_all: np.ndarray | None,
-                idents: IdentifierHits, spelling: dict[str, str]) -> list[tuple[str, float, list[SectionHit]]]:
+                idents: IdentifierHits, spelling: dict[str, str],
+                winners: list[int]) -> list[tuple[str, float, list[SectionHit]]]:
         """Ranked chunks grouped per article (chunk numbers first; full hits only for the sections
         kept). An article placed only by sections that are not shown gets its first section with
-        text, at the article's score, so every result has a section and a snippet."""
+        text, at the article's score, so every result has a section and a snippet. The articles of
+        ``winners`` (each lane's best chunk) are promoted into the first ``lane_winners_within``."""
         article_of = self.build.chunk_article
         article_score = article_scores(ranked, article_of, self._anchors, self.config.second_section)
-        groups = group_by_article(by_article_score(ranked, article_of, article_score), article_of, self._anchors, k,
-                                  shown=self._shown)
+        order = promote(by_article_score(ranked, article_of, article_score), article_of,
+                        [article_of[c] for c in winners], self.config.lane_winners_within)
+        groups = group_by_article(order, article_of, self._anchors, k, shown=self._shown)
         idents.prepare([i for _aid, chunks in groups for i in chunks])   # their names in one pass
         return [(aid, round(article_score[aid], 6),
                  [self._hit(i, ranked.get(i, article_score[aid]), mode, lexical_all, idents, spelling)
                   for i in (chunks or [self._fallback[aid]])])
                 for aid, chunks in groups if chunks or aid in self._fallback]
 
+    def _lane_winners(self, candidates: _Candidates) -> list[int]:
+        """Each lane's best article as that lane alone ranks it (``--mode dense`` / ``lexical``: best
+        section + ``second_section`` × another; link lists excluded; the lexical lane only if it
+        matched a word), given as the chunk of its best section in that lane."""
+        usable_chunks = ~self._link_list[candidates.chunks]
+        winners = []
+        for scores in (candidates.dense, candidates.lexical):
+            at = np.flatnonzero(usable_chunks & ~np.isnan(scores) & (scores > 0))
+            if not len(at):
+                continue
+            # that lane's own top candidates, ties by chunk number as in its ranking
+            at = at[np.argsort(-scores[at], kind="stable")][:self.config.fusion.candidates]
+            ranked = dict(zip(candidates.chunks[at].tolist(), scores[at].tolist()))
+            by_article = article_scores(ranked, self.build.chunk_article, self._anchors, self.config.second_section)
+            best = max(by_article, key=by_article.__getitem__)   # the first of equal scores
+            winners.append(next(c for c in ranked if self.build.chunk_article[c] == best))
+        return winners
+
     def _rank(self, mode: str, candidates: _Candidates, idents: IdentifierHits,
-              limit: int) -> dict[int, float]:
+              limit: int, keep: list[int] | None = None) -> dict[int, float]:
         """The ``limit`` best candidates, best first, as {chunk: score}: identifier tier first (a
-        tiered section's score is lifted by 1), then score, ties by chunk number."""
+        tiered section's score is lifted by 1), then score, ties by chunk number; the chunks of
+        ``keep`` are included even when they rank lower (at their place, after the others)."""
         if mode == "dense":
             fused = candidates.dense
         elif mode == "lexical":
@@ -281,7 +309,8 @@ class Searcher:
         evidence, tier = self._identifier_evidence(candidates.chunks, idents)
         score = fused + evidence
         order = np.lexsort((-score, -tier))   # stable, and the chunks ascend: ties by chunk number
-        order = order[~self._link_list[candidates.chunks[order]]][:limit]   # link lists never rank
+        order = order[~self._link_list[candidates.chunks[order]]]   # link lists never rank
+        order = np.concatenate([order[:limit], order[limit:][np.isin(candidates.chunks[order[limit:]], keep or [])]])
         return dict(zip(candidates.chunks[order].tolist(), (score + tier)[order].tolist()))
 
     def _identifier_candidates(self, idents: IdentifierHits) -> np.ndarray:

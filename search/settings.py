@@ -60,7 +60,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("audit_log", "", "File the audit trail is appended to as JSON lines (for a SIEM); empty means standard error"),
     Setting("rate_limit_per_minute", 300, "Requests per minute per client on every API endpoint (0 = off)", (0, 10**9)),
     Setting("site_rate_limit_per_minute", 3000, "Requests per minute per client for the site's pages and assets and /healthz, /readyz (0 = off)", (0, 10**9)),
-    Setting("retention_days", 180, "Days recorded suggestions are kept before they are purged automatically (0 = forever)", (0, 36500)),
+    Setting("feedback_per_minute", 20, "Feedback votes and flags per minute per user or token (POST /api/feedback; 0 = off)",
+            (0, 10**6)),
+    Setting("retention_days", 180, "Days recorded suggestions and feedback are kept before they are purged automatically "
+            "(0 = forever)", (0, 36500)),
     Setting("allowed_hosts", "", "Comma-separated Host names the service answers (a leading dot allows subdomains, * any); "
             "empty means localhost, 127.0.0.1, ::1 and the 'host' setting"),
     Setting("ticket_id_pattern", "", "Regular expression every (canonical) ticket id must match in full; empty allows any"),
@@ -103,6 +106,7 @@ class Settings:
     audit_log: str = ""
     rate_limit_per_minute: int = 300
     site_rate_limit_per_minute: int = 3000
+    feedback_per_minute: int = 20
     retention_days: int = 180
     allowed_hosts: str = ""
     ticket_id_pattern: str = ""

@@ -18,6 +18,7 @@ EXPORT_NAME = "kb-corpus.json"
 BLOCK_TAGS = {"p", "div", "li", "tr", "br", "pre", "table", "ul", "ol", "dl", "dt", "dd", "blockquote",
               "h1", "h2", "h3", "h4", "h5", "h6", "details", "summary"}
 HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
 @dataclass
@@ -31,19 +32,22 @@ class Section:
 class _SectionSplitter(HTMLParser):
     """Split rendered HTML at the headings the TOC knows about, collecting plain text."""
 
-    def __init__(self, toc_ids: set[str], title: str):
+    def __init__(self, toc_ids: set[str], title: str, drop_staff: bool = False):
         super().__init__(convert_charrefs=True)
         self.toc_ids = toc_ids
+        self.drop_staff = drop_staff
         self.sections: list[dict] = [{"heading": title, "level": 1, "anchor": "", "parts": [], "head": None}]
-        self.skip_depth = 0  # inside <a class="headerlink"> (the ¶ permalink)
+        self.skip_depth = 0  # inside <a class="headerlink"> (the ¶ permalink) or a dropped staff passage
         self.in_heading = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attr = dict(attrs)
         if self.skip_depth:
-            self.skip_depth += 1
+            self.skip_depth += tag not in VOID_TAGS   # a void element (<br>, <img>) has no end tag
             return
-        if tag == "a" and "headerlink" in (attr.get("class") or ""):
+        classes = (attr.get("class") or "").split()
+        if (tag == "a" and "headerlink" in classes) or (self.drop_staff and tag in ("div", "details")
+                                                         and "staff" in classes):
             self.skip_depth = 1
             return
         if tag in HEADING_TAGS and attr.get("id") in self.toc_ids:
@@ -57,7 +61,7 @@ class _SectionSplitter(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if self.skip_depth:
-            self.skip_depth -= 1
+            self.skip_depth -= tag not in VOID_TAGS
             return
         if tag in HEADING_TAGS and self.in_heading:
             self.in_heading = False
@@ -85,9 +89,12 @@ def flatten_toc(toc) -> list:
     return out
 
 
-def extract_sections(html: str, toc_ids: set[str], title: str) -> list[Section]:
-    """Sections of one page: an untitled lead (anchor "") when it has text, then one per TOC heading."""
-    splitter = _SectionSplitter(toc_ids, title)
+def extract_sections(html: str, toc_ids: set[str], title: str, drop_staff: bool = False) -> list[Section]:
+    """Sections of one page: an untitled lead (anchor "") when it has text, then one per TOC heading.
+    ``drop_staff`` (a non-internal article) leaves out the text of its staff passages (the
+    ``staff`` admonitions, staff.py): staff read them on the page; they are not searchable, so the
+    search service cannot return them to a caller who may see the article but not staff detail."""
+    splitter = _SectionSplitter(toc_ids, title, drop_staff)
     splitter.feed(html)
     splitter.close()
     sections = []

@@ -202,3 +202,10 @@ def metadata_header(art: Article, today: dt.date, related_urls: dict[str, tuple[
     return (f'<section class="kb-meta" data-kb-id="{e(art.id)}" data-search-exclude>'
             f'<div class="kb-badges">{"".join(badges)}{tickets}</div>'
             f'<dl class="kb-meta-fields">{"".join(rows)}</dl></section>\n')
+
+
+def feedback_footer(art: Article) -> str:
+    """The place at the end of an article (staff build only) where feedback.js puts "Helpful / Not
+    helpful" and "Flag this section"; empty without the search service."""
+    return (f'\n<section class="kb-feedback-box" data-kb-feedback="{html.escape(art.id)}" data-search-exclude '
+            f'aria-label="Feedback on this article" hidden></section>\n')

@@ -20,15 +20,18 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from site_builder import audience, checks, export, links, list_check, pages, redirects
+from site_builder import audience, checks, export, links, list_check, pages, redirects, staff
 from site_builder.errors import KBBuildError, Problem
 from site_builder.schema import SERVICE_AREAS, Article
 from site_builder.validate import validate_file
 
 log = logging.getLogger("kb.site_builder")  # outside "mkdocs.*": review warnings don't fail --strict
-ASSETS = ("kb.css", "redirect.js", "auth.js", "common.js", "search.js", "assistant.js", "article.js")
-SCRIPTS = ("auth.js", "common.js", "search.js", "assistant.js", "article.js")   # in this order: auth.js, then common.js
-STAFF_SCRIPTS = {"auth.js", "search.js", "assistant.js"}   # talk to the search service: not in an audience build
+ASSETS = ("kb.css", "staff.css", "redirect.js", "auth.js", "common.js", "search.js", "feedback.js", "assistant.js",
+          "review.js", "article.js")
+# in this order: auth.js, then common.js; feedback.js before the assistant, which puts its widget on each card
+SCRIPTS = ("auth.js", "common.js", "search.js", "feedback.js", "assistant.js", "review.js", "article.js")
+# talk to the search service: not in an audience build
+STAFF_SCRIPTS = {"auth.js", "search.js", "feedback.js", "assistant.js", "review.js"}
 ASSISTANT_PAGE = """---
 title: Ticket assistant
 hide: [navigation, toc]
@@ -41,6 +44,21 @@ matched, and lets you link the article to the ticket.
 
 <noscript>The ticket assistant needs JavaScript and the search service (kb serve).</noscript>
 """
+
+
+REVIEW_PAGE = """---
+title: Review queue
+hide: [navigation, toc]
+---
+
+What article owners should look at first: open flags, "not helpful" votes and reviews past their
+date, most urgent first. Choose your team; resolve a flag once the article is fixed.
+
+<div class="kb-review" data-kb-review></div>
+
+<noscript>The review queue needs JavaScript and the search service (kb serve).</noscript>
+"""
+STAFF_PAGES = {"assistant.md": ASSISTANT_PAGE, "review.md": REVIEW_PAGE}   # generated in the staff build only
 
 
 class KBPluginConfig(Config):
@@ -65,7 +83,7 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         if self.audience:
             config.site_name = f"{config.site_name} — {audience.EDITION[self.audience]}"
             config.repo_url = config.edit_uri = None   # the repository is internal: no header link, no edit links
-        config.extra_css.append("assets/kb/kb.css")
+        config.extra_css.extend(["assets/kb/kb.css", "assets/kb/staff.css"])
         config.extra_javascript.extend(f"assets/kb/{name}" for name in self.scripts)
         config.theme.dirs.insert(0, str(resources.files("site_builder").joinpath("overrides")))
         config.extra["kb_areas"] = dict(SERVICE_AREAS)
@@ -78,6 +96,8 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         with open(file.abs_src_path, "rb") as fh:
             result = validate_file(self._display(config, file.src_uri), file.src_uri, fh.read())
         self.problems.extend(result.problems)
+        if self.audience:   # staff passages never reach an audience build's pages (staff.py)
+            result.source, result.body = staff.strip(result.source), staff.blank(result.body)
         self.sources[file.src_uri] = result.source
         self.bodies[file.src_uri] = (result.body, result.body_line)
         if result.article:
@@ -99,7 +119,7 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
                      if any(a.service_area == area for a in pages.listed(arts))}
         generated.update({"tags.md": pages.tags_page(arts), "error-codes.md": pages.error_code_page(arts)})
         generated.update({"index.md": audience.CUSTOMER_HOME.format(site_name=config.site_name)} if self.audience
-                         else {"assistant.md": ASSISTANT_PAGE})
+                         else STAFF_PAGES)
         for uri, content in generated.items():
             if files.get_file_from_path(uri):
                 self.problems.append(Problem(self._display(config, uri), None, "file",
@@ -133,9 +153,9 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
 
     def _nav(self, files: Files, arts: list[Article]) -> list:
         roots = sorted(f.src_uri for f in files.documentation_pages() if "/" not in f.src_uri
-                       and f.src_uri not in ("index.md", "tags.md", "error-codes.md", "assistant.md"))
+                       and f.src_uri not in ("index.md", "tags.md", "error-codes.md", *STAFF_PAGES))
         nav: list = [{"Home": "index.md"}] if files.get_file_from_path("index.md") else []
-        nav += roots + ([] if self.audience else [{"Ticket assistant": "assistant.md"}])
+        nav += roots + ([] if self.audience else [{"Ticket assistant": "assistant.md"}, {"Review queue": "review.md"}])
         nav += [{"Error codes": "error-codes.md"}, {"Tags": "tags.md"}]
         listed = pages.listed(arts)
         for area, label in SERVICE_AREAS.items():
@@ -157,15 +177,17 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
         if art is None:
             return html
         toc_ids = {item.id for item in export.flatten_toc(page.toc)}
-        self.sections[src] = export.extract_sections(html, toc_ids, art.title)
+        self.sections[src] = export.extract_sections(html, toc_ids, art.title,
+                                                     drop_staff=audience.audience_of(art) != "internal")
         by_id = {a.id: a for a in self.articles.values()}
         related = {}
         for rel in art.related:
             target = files.get_file_from_path(by_id[rel].src_path) if rel in by_id else None
             if target:
                 related[rel] = (get_relative_url(target.url, page.url), by_id[rel].title)
-        return pages.metadata_header(art, self.today, related, self._header_links(page, config, files),
-                                     staff=not self.audience) + html
+        header = pages.metadata_header(art, self.today, related, self._header_links(page, config, files),
+                                       staff=not self.audience)
+        return header + html + ("" if self.audience else pages.feedback_footer(art))
 
     def _header_links(self, page, config, files: Files) -> pages.HeaderLinks:
         def url_of(src: str) -> str:
@@ -187,7 +209,8 @@ class KBPlugin(BasePlugin[KBPluginConfig]):
             anchors=self.anchors,
             id_to_src={a.id: a.src_path for a in self.articles.values()}, withheld=self.withheld)
         for src, art in self.articles.items():
-            self.problems.extend(links.check_links(self._display(config, src), src, art.body, art.body_line, known))
+            body = staff.blank(art.body) if self.audience else art.body   # passages are not rendered
+            self.problems.extend(links.check_links(self._display(config, src), src, body, art.body_line, known))
         if self.problems:  # the source and the rendered HTML check may report the same thing
             raise PluginError(str(KBBuildError(list(dict.fromkeys(self.problems)))))
         return env

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from site_builder import checks
+from site_builder import checks, staff
 from site_builder.errors import Problem
 from site_builder.frontmatter import decode, parse
 from site_builder.schema import Article, validate_meta
@@ -54,6 +54,8 @@ def validate_file(shown: str, src_uri: str, raw: bytes) -> FileResult:
             # the theme puts these into the page unescaped (<meta content="…">): escape here
             head = {"title": art.title, **({"description": html.escape(art.description)} if art.description else {})}
             result.source = "---\n" + yaml.safe_dump(head, allow_unicode=True) + "---\n" + parsed.body
+            if (art.audience or "internal") != "internal":   # shared text: staff detail only in staff passages
+                result.problems.extend(staff.check_staff_detail(shown, parsed.body, parsed.body_line))
     result.problems.extend(checks.check_body(shown, article_type, parsed.body, parsed.body_line))
     return _refuse_bracket_floods(result, shown)
 

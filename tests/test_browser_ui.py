@@ -37,12 +37,21 @@ def browser():
     driver.quit()
 
 
+def _open_flag_form(driver) -> None:
+    """The feedback box at the end of an article (feedback.js), with its flag form open."""
+    kit.wait(driver, lambda d: d.find_elements("css selector", "[data-kb-flag]"))
+    driver.execute_script("document.querySelector('[data-kb-flag]').click();")
+
+
 STATES = {   # name → (path, action after load)
     "home": ("/", None),
     "article": ("/id/FAQ-DRM-001/", None),
     "search-results": ("/", lambda d: kit.open_search(d, SEARCH_QUERY)),
     "search-weak": ("/", lambda d: kit.open_search(d, "zzqxj")),
     "assistant-results": ("/assistant/", lambda d: kit.ask_assistant(d)),
+    "article-flag-form": ("/id/FAQ-DRM-001/", lambda d: _open_flag_form(d)),
+    "review-queue": ("/review/", lambda d: kit.wait(d, lambda d2: d2.execute_script(
+        "var s = document.querySelector('[data-kb-review] [role=status]'); return s && s.textContent !== 'Loading…';"))),
     "error-codes": ("/error-codes/", None),
     "area": ("/drm/", None),
 }

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb_cli.main import cli
+from site_builder import staff
 from site_builder.validate import validate_file
 from tests import browser_kit as kit
 from tests.conftest import FIXTURE_KB, ROOT
@@ -129,6 +130,27 @@ def withheld_marks(docs: Path, audience: str = "customer") -> dict[str, list[str
     return marks
 
 
+def staff_marks(docs: Path, audience: str = "customer") -> dict[str, list[str]]:
+    """Every staff passage of an article shared with ``audience`` → its three longest sentences
+    (links reduced to their text) and the PagerDuty handles and channels it names. Team names are
+    not marks: the export's ``owner`` field carries them by contract."""
+    marks = {}
+    for path in sorted(docs.rglob("*.md")):
+        src = path.relative_to(docs).as_posix()
+        art = validate_file(src, src, path.read_bytes()).article
+        if not art or (art.audience or "internal") != audience:
+            continue
+        for n, passage in enumerate(staff.passage_texts(art.body), 1):
+            text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", passage).replace("`", "").replace("*", "")
+            text = " ".join(line.strip().removeprefix("- ") for line in text.splitlines())
+            sentences = sorted((s for s in re.split(r"(?<=[.!?])\s+", text) if len(s) >= 40), key=len)[-3:]
+            tokens = re.findall(r"pd:[\w-]+|(?<![\w/(])#[a-z0-9]+(?:-[a-z0-9]+)+", text)
+            found = [_squeezed(p) for p in sentences] + sorted(set(tokens))
+            if found:
+                marks[f"{src} ({art.id}) staff passage {n}"] = found
+    return marks
+
+
 def _squeezed(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
@@ -173,11 +195,14 @@ def test_customer_site_has_only_customer_articles(tmp_path):
     assert json.loads((site / "assets/kb/ids.json").read_text()) == ["FAQ-UPLOAD-009"]
     assert sorted(p.name for p in (site / "id").iterdir()) == ["FAQ-UPLOAD-009"]
     assert not (site / "assistant").exists() and not (site / "upload/body-limit-spike").exists()
-    assert not any((site / "assets/kb" / n).exists() for n in ("auth.js", "search.js", "assistant.js"))
+    assert not (site / "review").exists()                  # the owners' review queue is staff work
+    assert not any((site / "assets/kb" / n).exists() for n in ("auth.js", "search.js", "assistant.js", "feedback.js",
+                                                               "review.js"))
     home = (site / "index.html").read_text(encoding="utf-8")
     assert "Fixture KB — customer edition" in home and "A tiny knowledge base for tests" not in home
     page = (site / "upload/too-large/index.html").read_text(encoding="utf-8")
     assert "kb-ticket-count" not in page and "team-media-ingest" not in page and ">Owner<" not in page
+    assert "data-kb-feedback" not in page and "Review queue" not in page   # no feedback box, no nav entry
     search = json.loads((site / "search/search_index.json").read_text(encoding="utf-8"))
     assert {d["location"].split("#")[0] for d in search["docs"]} <= {"", "upload/", "upload/too-large/", "tags/", "error-codes/"}
     marks = withheld_marks(kb / "docs")
@@ -228,10 +253,48 @@ def test_real_kb_customer_build_leaks_no_internal_article(tmp_path):
     assert result.exit_code == 0, result.output
     marks = withheld_marks(ROOT / "kb")
     assert len(marks) >= 30 and all(len(p) == 4 for p in marks.values()), marks   # id + 3 sentences each
-    assert leaks(site, marks) == []
+    passages = staff_marks(ROOT / "kb")
+    assert len(passages) >= 60 and sum(map(len, passages.values())) >= 100, passages
+    assert leaks(site, {**marks, **passages}) == []
     corpus = json.loads((site / "kb-corpus.json").read_text(encoding="utf-8"))
     assert corpus["articles"] and all(not i.split(" (")[1].rstrip(")") in {a["id"] for a in corpus["articles"]}
                                       for i in marks)
+
+
+STAFF_PASSAGE = """
+!!! staff "Escalation (staff only)"
+    If many creators hit this at once, page the ingest on-call (`pd:ingest-primary`) in #ingest-escalations
+    and follow [the spike runbook](body-limit-spike.md#escalation) for the walrus escalation policy.
+"""
+
+
+def test_staff_passages_stay_on_the_staff_site(tmp_path, monkeypatch):
+    """A customer FAQ's staff passage (with a link to the internal runbook): on the staff site it
+    renders as a staff admonition, out of the corpus export; the customer site has no trace of it;
+    the same scan finds it in the customer site when stripping is switched off."""
+    faq = CUSTOMER_FAQ.format(related="", link="") + STAFF_PASSAGE
+    kb = _kb(tmp_path, faq=faq)
+    marks = staff_marks(kb / "docs")
+    assert len(next(iter(marks.values()))) == 3, marks   # one sentence, the handle, the channel
+    assert _build(kb / "mkdocs.yml", tmp_path / "site", "--audience", "customer").exit_code == 0
+    assert leaks(tmp_path / "site", marks) == []
+    assert _build(kb / "mkdocs.yml", tmp_path / "full").exit_code == 0
+    page = (tmp_path / "full/upload/too-large/index.html").read_text(encoding="utf-8")
+    assert '<div class="admonition staff">' in page and 'href="../body-limit-spike/#escalation"' in page
+    assert not [line for line in leaks(tmp_path / "full", marks) if line.startswith("kb-corpus.json")]
+    assert [line for line in leaks(tmp_path / "full", marks) if line.startswith("upload/too-large/index.html")]
+    monkeypatch.setattr(staff, "strip", lambda text: text)   # stripping off: the scan must find the passage
+    result = _build(kb / "mkdocs.yml", tmp_path / "unstripped", "--audience", "customer", "--no-strict")
+    assert result.exit_code == 0, result.output
+    assert len(leaks(tmp_path / "unstripped", marks)) >= 3
+
+
+def test_links_outside_staff_passages_still_fail_the_build(tmp_path, caplog):
+    faq = CUSTOMER_FAQ.format(related="", link="\nSee [the spike runbook](body-limit-spike.md#diagnosis).") + STAFF_PASSAGE
+    kb = _kb(tmp_path, faq=faq)
+    assert _build(kb / "mkdocs.yml", tmp_path / "site", "--audience", "customer").exit_code != 0
+    assert "docs/upload/too-large.md:24: link: customer article FAQ-UPLOAD-009 links to internal article" in caplog.text
+    assert "1 problem(s)" in caplog.text, caplog.text   # the link in the staff passage is not one
 
 
 @pytest.mark.slow

@@ -266,3 +266,35 @@ def test_a_database_being_created_is_waited_for_not_called_old(tmp_path):
     waiter.join(timeout=30)
     assert len(outcome) == 1 and not isinstance(outcome[0], Exception) and outcome[0].up_to_date, outcome
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_upgrade_from_0003_adds_the_feedback_table_and_keeps_the_data(any_url, tmp_path):
+    """A database of the version before feedback (revision 0003, with links) gains the table by kb db
+    upgrade; its links and report stay, and feedback can be written and read (SQLite and PostgreSQL)."""
+    from alembic import command
+
+    from search.service.db.migrate import _config
+    from search.service.feedback import store as feedback
+
+    engine = db.make_engine(any_url)
+    with engine.begin() as connection:
+        command.upgrade(_config(connection), "0003")
+    assert "feedback" not in sa.inspect(engine).get_table_names()
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO links (ticket_id, article_id, anchor, source, agent, created_at) "
+                                   "VALUES ('ZD-1', 'FAQ-X-001', '', 'manual', 'ana', '2026-11-01T10:00:00+00:00')"))
+    env = {"KB_DATABASE_URL": any_url, "KB_DATA_DIR": str(tmp_path)}
+    assert "needs 'kb db upgrade'" in _kb("db", "status", env=env).output
+    result = _kb("db", "upgrade", env=env)
+    assert result.exit_code == 0 and "migrated from 0003 to revision" in result.output, result.output
+    assert [(l.ticket_id, l.agent) for l in open_store(any_url).links()] == [("ZD-1", "ana")]
+    row, created = feedback.add(engine, feedback.NewFeedback("FAQ-X-001", "", "flag", "wrong", "x", "ZD-1",
+                                                             "article", "ana"))
+    assert created and feedback.rows(engine, ["FAQ-X-001"], "open") == [row]
+    vote = feedback.NewFeedback("FAQ-X-001", "", "helpful", None, "", None, "article", "ana")
+    assert feedback.add(engine, vote)[1] and not feedback.add(engine, vote)[1]   # NULL ticket ids compare equal
+    assert feedback.vote_counts(engine, ["FAQ-X-001"]) == {"FAQ-X-001": {"helpful": 1, "not_helpful": 0}}
+    assert feedback.resolve(engine, row.id, "ed")[0].status == "resolved" and feedback.rows(engine, None, "open") == []
+    assert _schema_diff(any_url) == []
+    engine.dispose()

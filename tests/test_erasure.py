@@ -16,8 +16,11 @@ from tests.test_access import _bearer, _make, _token
 from tests.test_links_postgres import pg_url  # noqa: F401 - fixture (postgres_server comes from conftest)
 
 
-def _writes(store, tickets) -> None:
-    """The same history for each ticket: suggestions (confident and not), links of every source."""
+def _writes(store, tickets, url: str | None = None) -> None:
+    """The same history for each ticket: suggestions (confident and not), links of every source, and
+    (given the database ``url``) a flag filed for it plus a comment naming it on another ticket's flag."""
+    if url is not None:
+        _feedback(url, tickets)
     for n, ticket in enumerate(tickets):
         store.record_suggestions(f"r{ticket}a", ticket, [("A", "", 1, 0.9), ("B", "x", 2, 0.5)], confident=True)
         store.record_suggestions(f"r{ticket}b", ticket, [("C", "", 1, 0.2)], confident=False)
@@ -25,6 +28,16 @@ def _writes(store, tickets) -> None:
         store.add_link(ticket, "B", "x", "manual", None)
         if n % 2:
             store.add_link(ticket, "C", "", "searched", "bob")
+
+
+def _feedback(url: str, tickets) -> None:
+    from search.service.feedback import store as feedback
+
+    engine = db.make_engine(url)
+    for ticket in tickets:
+        for named, comment in ((ticket, "step 2 is out of date"), ("ZD-OTHER", f"as in {ticket}, step 2")):
+            feedback.add(engine, feedback.NewFeedback("A", "", "flag", "outdated", comment, named, "article", "ana"))
+    engine.dispose()
 
 
 def _text_everywhere(url: str, needle: str) -> list[str]:
@@ -56,18 +69,18 @@ def test_erasure_leaves_no_trace_and_exact_aggregates(two_urls, postgres_server,
         with psycopg.connect(postgres_server, autocommit=True) as admin:
             admin.execute(f"CREATE DATABASE {twin.rsplit('/', 1)[1]}")
     store, never = open_store(url), open_store(twin)
-    _writes(store, ["ZD-ERASE-ME", "ZD-2", "ZD-3"])
-    _writes(never, ["ZD-2", "ZD-3"])                      # the same history without the erased ticket
-    assert _text_everywhere(url, "ZD-ERASE-ME")
+    _writes(store, ["ZD-ERASE-ME", "ZD-2", "ZD-3"], url)
+    _writes(never, ["ZD-2", "ZD-3"], twin)                # the same history without the erased ticket
+    assert set(_text_everywhere(url, "ZD-ERASE-ME")) >= {"feedback.ticket_id", "feedback.comment"}
     erased = store.erase_ticket("ZD-ERASE-ME")
-    assert erased == {"links": 2, "suggestions": 3, "suggested_tickets": 1}
+    assert erased == {"links": 2, "suggestions": 3, "suggested_tickets": 1, "feedback": 1}
     assert _text_everywhere(url, "ZD-ERASE-ME") == []
     after, expected = store.report(), never.report()
     for counted in ("suggestion_requests", "no_confident_match_requests"):   # per-day counts, no ticket ids: kept
         assert after.pop(counted) == expected.pop(counted) + 2 - (counted != "suggestion_requests")
     assert after == expected
     assert store.link_counts(["A", "B", "C"]) == never.link_counts(["A", "B", "C"])
-    assert store.erase_ticket("ZD-ERASE-ME") == {"links": 0, "suggestions": 0, "suggested_tickets": 0}
+    assert store.erase_ticket("ZD-ERASE-ME") == {"links": 0, "suggestions": 0, "suggested_tickets": 0, "feedback": 0}
 
 
 def test_erase_api_is_for_admins_and_audited_without_the_ticket(real_settings, real_searcher, tmp_path):
@@ -79,7 +92,8 @@ def test_erase_api_is_for_admins_and_audited_without_the_ticket(real_settings, r
     assert client.delete("/api/tickets/ZD-77", headers=_bearer(agent)).status_code == 403
     assert client.delete("/api/tickets/ZD-77").status_code == 401
     done = client.delete("/api/tickets/ZD-77", headers=_bearer(admin))
-    assert done.status_code == 200 and done.get_json() == {"erased": {"links": 1, "suggestions": 0, "suggested_tickets": 0}}
+    assert done.status_code == 200 and done.get_json() == {"erased": {"links": 1, "suggestions": 0, "suggested_tickets": 0,
+                                                                     "feedback": 0}}
     assert state.store.links(ticket_id="ZD-77") == []
     assert client.delete("/api/tickets/%00", headers=_bearer(admin)).status_code == 400
     row = audit.rows(state.engine, action="ticket.erase")[0]
@@ -94,7 +108,7 @@ def test_kb_erase(tmp_path):
     store.record_suggestions("r1", "ZD-9", [("A", "", 1, 0.9)], confident=True)
     env = {"KB_DATA_DIR": str(tmp_path), "KB_AUDIT_LOG": str(tmp_path / "audit.jsonl")}
     result = CliRunner().invoke(cli, ["erase", "--ticket", " ZD-9 "], obj={}, env=env)
-    assert result.exit_code == 0 and "1 links, 1 suggestion records, 1 report row(s)" in result.output, result.output
+    assert result.exit_code == 0 and "1 links, 1 suggestion records, 1 report row(s), 0 feedback" in result.output, result.output
     assert _text_everywhere(url, "ZD-9") == []
     logged = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[-1])
     assert logged["action"] == "ticket.erase" and logged["actor"].startswith("cli:") and "ZD-9" not in str(logged)

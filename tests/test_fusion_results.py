@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from search import fusion
-from search.results import best_window, group_by_article, highlight, query_terms, snippet
+from search.results import best_window, group_by_article, highlight, promote, query_terms, snippet
 
 
 def aligned(*lanes: dict[int, float]) -> tuple[list[int], list[np.ndarray]]:
@@ -105,6 +105,15 @@ def test_group_by_article_keeps_best_section_first_and_order():
 def test_group_by_article_keeps_at_most_more_per_article():
     groups = group_by_article(range(6), ["A"] * 6, ["a", "b", "c", "d", "e", "f"], k=5, more_per_article=3)
     assert groups == [("A", [0, 1, 2, 3])]
+
+
+def test_promote_moves_a_low_article_just_inside_the_first_k_with_its_sections():
+    article_of = {1: "a", 2: "b", 3: "c", 4: "a", 5: "d", 6: "e", 7: "e"}
+    chunks = [1, 2, 3, 4, 5, 6, 7]        # articles in rank order: a b c d e
+    assert promote(chunks, article_of, ["e"], 3) == [1, 4, 2, 6, 7, 3, 5]   # a b e c d
+    assert promote(chunks, article_of, ["e", "d"], 3) == [1, 4, 5, 6, 7, 2, 3]   # a d e b c: their own order
+    assert promote(chunks, article_of, ["b", "zz"], 3) == chunks            # already inside, or unknown
+    assert promote(chunks, article_of, ["e"], 0) == chunks                  # 0: off
 
 
 def test_highlight_escapes_before_marking():

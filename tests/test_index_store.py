@@ -81,6 +81,24 @@ def test_unchanged_corpus_is_up_to_date_and_force_reuses_every_vector(settings):
     assert (forced.embedded, forced.reused) == (0, first.chunks) and encoder.texts == 0
 
 
+def test_a_build_of_an_older_article_list_is_rebuilt_reusing_every_vector(settings, monkeypatch):
+    """A build whose articles.json predates the review fields (owner, last_reviewed, review interval) is
+    not "up to date" for an unchanged corpus: the next kb index rebuilds it, embedding nothing."""
+    import json
+
+    from search import indexer
+
+    monkeypatch.setattr(indexer, "ARTICLES_VERSION", 1)
+    first = build_index(settings, encoder=FakeEncoder(), progress=False)
+    monkeypatch.undo()
+    encoder = FakeEncoder()
+    again = build_index(settings, encoder=encoder, progress=False)
+    assert not again.up_to_date and again.build_id != first.build_id and encoder.texts == 0
+    articles = json.loads((store.current_dir(settings.index_path) / "articles.json").read_text())
+    assert {"owner", "last_reviewed", "review_interval_days"} <= set(articles[0])
+    assert build_index(settings, encoder=FakeEncoder(), progress=False).up_to_date
+
+
 def test_incremental_rebuild_embeds_only_the_changed_article(settings):
     build_index(settings, encoder=FakeEncoder(), progress=False)
     doc = json.loads(settings.corpus_path.read_text(encoding="utf-8"))

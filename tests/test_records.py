@@ -11,6 +11,8 @@ import stat
 
 import pytest
 
+from search.files import private_dir
+
 from search.service import db
 from search.service.links import StoreError, open_store
 from search.service.schema import RECORDED_PER_REQUEST
@@ -114,11 +116,12 @@ def test_records_older_than_the_retention_are_purged(tmp_path):
     store.add_link("OLD-1", "FAQ-X-000", "", "manual", None)    # links are the agents' work: never purged
     assert store.purge_expired(0, now=now) == {}                # 0 keeps everything
     deleted = store.purge_expired(180, now=now)
-    assert deleted == {"suggestions": 3, "suggested_tickets": 1, "suggestion_days": 1}
+    assert deleted == {"suggestions": 3, "suggested_tickets": 1, "suggestion_days": 1, "feedback": 0}
     report = store.report()
     assert report["suggestion_requests"] == 1 and report["tickets_with_suggestions"] == 1
     assert report["knowledge_gaps"] == ["NEW-1"] and len(store.links(ticket_id="OLD-1")) == 1
-    assert store.purge_expired(180, now=now) == {"suggestions": 0, "suggested_tickets": 0, "suggestion_days": 0}
+    assert store.purge_expired(180, now=now) == {"suggestions": 0, "suggested_tickets": 0, "suggestion_days": 0,
+                                                 "feedback": 0}
 
 
 def test_purge_deletes_in_batches(tmp_path, monkeypatch):
@@ -156,6 +159,30 @@ def test_database_files_are_private_even_under_a_permissive_umask(tmp_path):
     finally:
         os.umask(old_umask)
 
+
+
+def test_a_shared_scratch_directory_is_never_tightened(tmp_path):
+    """Before: a links database placed directly in /tmp (``sqlite:////tmp/links.db``) made the service,
+    running as root, chmod /tmp itself to 0700, dropping its sticky bit and locking every other user
+    (PostgreSQL's initdb among them) out of it. A world-writable or sticky directory is shared: left as is."""
+    shared = tmp_path / "scratch"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    open_store(f"sqlite:///{shared / 'links.db'}")
+    assert _mode(shared) == 0o1777
+    assert _mode(shared / "links.db") == 0o600
+    private_dir(shared)
+    assert _mode(shared) == 0o1777
+    world = tmp_path / "world"
+    world.mkdir()
+    world.chmod(0o777)
+    private_dir(world / "data")
+    assert (_mode(world), _mode(world / "data")) == (0o777, 0o700)
+    loose = world / "data" / "links.db"
+    loose.touch(mode=0o666)
+    loose.chmod(0o666)
+    open_store(f"sqlite:///{loose}")
+    assert _mode(loose) == 0o600   # a world-writable data FILE is still tightened
 
 def race_links(url: str) -> None:
     """Threads add and delete links of the same few (ticket, article) pairs with different anchors;

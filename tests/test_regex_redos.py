@@ -1,8 +1,8 @@
 """Regular-expression denial of service on the request path (issue 17, items 1 and 2).
 
 Every regex that a request reaches — identifier extraction, the BM25 tokenizer, ticket cleaning,
-the highlighter and snippet windows, the declared-code trie — and every function that runs them,
-against adversarial text up to the API's limits (20,000-character tickets, 512-character queries):
+the highlighter and snippet windows, the declared-code trie, the redaction of feedback comments —
+and every function that runs them, against adversarial text up to the API's limits (20,000-character tickets, 512-character queries):
 runs of capitals, alternating case, long words ending in ``_``, 20,000-character words, many
 identifiers, mixed Unicode, punctuation and space runs, and the exact strings of the issue.
 
@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from search import identifier_filters, identifiers, lexical_tokens, results, ticket
 from search.ident_index import IdentifierIndex
+from search.service import redact
 from tests.conftest import hard_limit as _hard_limit
 from tests.conftest import ROOT
 
@@ -131,6 +132,8 @@ def _regex_calls() -> dict:
         calls[f"ticket.{name}"] = (lambda p: lambda t: [p.match(line) for line in t.split("\n")])(getattr(ticket, name))
     for name in ("BOILERPLATE_RE", "LOG_LINE_RE", "LOG_PUNCTUATION_RE"):    # searched per line
         calls[f"ticket.{name}"] = (lambda p: lambda t: [p.search(line) for line in t.split("\n")])(getattr(ticket, name))
+    for name in ("EMAIL_RE", "URL_RE", "SECRET_RE", "IPV4_RE", "DIGITS_RE", "WORD_RE"):   # feedback comments
+        calls[f"redact.{name}"] = (lambda p: lambda t: p.sub("", t))(getattr(redact, name))
     return calls
 
 
@@ -149,6 +152,7 @@ def _function_calls() -> dict:
         "results.best_sentence (text)": lambda t: results.best_sentence(t, "fragLoadError 403 token"),
         "results.highlight": lambda t: results.highlight(t, {"fragloaderror", "token", "aaa"}),
         "identifier_filters.ticket_identifiers": identifier_filters.ticket_identifiers,
+        "redact.redact": redact.redact,
         "identifier_filters.as_written": lambda t: identifier_filters.as_written(
             t, identifiers.extract(t[:2000]) | {"fatal: true", "503 slow down", "aaa aaa"}),
     }
@@ -193,7 +197,7 @@ def assert_bounded(text: str) -> None:
 
 def test_every_module_level_regex_of_the_request_path_is_covered():
     """A new regex in these modules must be added to the calls above (and so to the fuzzing)."""
-    modules = (identifiers, lexical_tokens, results, ticket, identifier_filters)
+    modules = (identifiers, lexical_tokens, results, ticket, identifier_filters, redact)
     found = {f"{m.__name__.split('.')[-1]}.{name}" for m in modules for name, value in vars(m).items()
              if isinstance(value, re.Pattern)}
     assert found <= set(REGEX_CALLS), sorted(found - set(REGEX_CALLS))

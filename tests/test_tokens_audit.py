@@ -59,7 +59,8 @@ def test_revoked_and_expired_tokens_are_refused_at_once(engine):
     ("bad name", "read", None, "--name 'bad name'"),
     ("", "read", None, "--name ''"),
     ("x" * 65, "read", None, "1 to 64"),
-    ("ok", "read,write", None, "unknown write; choose from read, internal, suggest, links:read, links:write, reports, admin"),
+    ("ok", "read,write", None, "unknown write; choose from read, internal, suggest, links:read, links:write, feedback:write, review, reports, "
+     "admin"),
     ("ok", " , ", None, "none given"),
     ("ok", "read", 0, "--expires 0: from 1 to 3650 days"),
     ("ok", "read", 100000, "--expires 100000"),

@@ -18,6 +18,7 @@ bp = Blueprint("api", __name__)
 MAX_QUERY = 512
 MAX_TICKET = 20000
 MAX_SUBJECT = 1000
+STAFF_FIELDS = frozenset({"owner", "last_reviewed", "review_interval_days"})
 NO_STORE = frozenset({"api.suggest", "api.add_link", "api.list_links", "api.reports"})   # bodies carry ticket ids
 
 
@@ -161,9 +162,11 @@ def suggest():
 @bp.get("/api/articles/<article_id>")
 def article(article_id: str):
     build = _searcher(_state()).build
-    meta = build.articles.get(article_id)
-    if meta is None or (meta.get("audience") or "internal") in policy.hidden_audiences(policy.current()):
+    meta, hidden = build.articles.get(article_id), policy.hidden_audiences(policy.current())
+    if meta is None or (meta.get("audience") or "internal") in hidden:
         raise ApiError(404, "unknown_article", f"no article with id {article_id!r}")
+    if hidden:   # who owns an article and when it is reviewed is staff business (as on the customer site)
+        meta = {key: value for key, value in meta.items() if key not in STAFF_FIELDS}
     sections, seen = [], set()
     for chunk in build.chunks:
         if chunk["article_id"] == article_id and chunk["anchor"] not in seen:

@@ -1,5 +1,5 @@
-"""Erasure of everything stored about one ticket: its links, its suggestion records and its row of
-the report's per-ticket flags, with every aggregate kept exact (article counts, the report's totals).
+"""Erasure of everything stored about one ticket: its links, its suggestion records, its row of
+the report's per-ticket flags and the feedback filed for it (other comments naming it lose the id), with every aggregate kept exact (article counts, the report's totals).
 
 ``ErasureMixin`` is part of the links store (it uses its transactions and the same helpers as an
 unlink); ``erase_api.py`` is the admin endpoint ``DELETE /api/tickets/<ticket_id>``; ``kb erase
@@ -33,7 +33,19 @@ class ErasureMixin:
                 self._add_to_total(cur, "accepted", -int(row[0]))
             cur.execute(self._sql("DELETE FROM suggestions WHERE ticket_id = ?"), (ticket_id,))
             suggestions = max(cur.rowcount, 0)
-        return {"links": links, "suggestions": suggestions, "suggested_tickets": int(row is not None)}
+            feedback = self._erase_feedback(cur, ticket_id)
+        return {"links": links, "suggestions": suggestions, "suggested_tickets": int(row is not None),
+                "feedback": feedback}
+
+    def _erase_feedback(self, cur, ticket_id: str) -> int:
+        """Delete the feedback filed for the ticket; where another row's comment names it, replace the id
+        with '[erased]' (the flag itself stays for its article's owner). Returns the rows deleted."""
+        cur.execute(self._sql("DELETE FROM feedback WHERE ticket_id = ?"), (ticket_id,))
+        deleted = max(cur.rowcount, 0)
+        pattern = "%" + ticket_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        cur.execute(self._sql("UPDATE feedback SET comment = replace(comment, ?, '[erased]') "
+                              "WHERE comment LIKE ? ESCAPE '\\'"), (ticket_id, pattern))
+        return deleted
 
 
 def canonical(ticket_id: str) -> str:

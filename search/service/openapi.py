@@ -73,7 +73,14 @@ PUBLIC_PATHS = ("/healthz", "/readyz")
 
 def spec(areas: list[str] | None = None) -> dict:
     """The OpenAPI document; every path but the health probes may answer 401 and 403 (the policy point)."""
+    from search.service.feedback.openapi import paths as feedback_paths
+
     doc = _spec(areas)
+    common = {"400": _err("Invalid parameter or body (the message names it)"),
+              "429": _err("Rate limited; see Retry-After"), "503": _err("Index not loaded or database busy; see Retry-After")}
+    writes = {"403": _err(FORBIDDEN + ", or " + CROSS_SITE), "413": _err("Body larger than 64 KB"),
+              "415": _err("Content-Type is not application/json")}
+    doc["paths"].update(feedback_paths(common, writes, TICKET_ID, SHORT))
     for path, operations in doc["paths"].items():
         for operation in operations.values():
             if path not in PUBLIC_PATHS:
@@ -165,7 +172,8 @@ def _spec(areas: list[str] | None) -> dict:
                                 "schema": {"type": "string", "maxLength": 128}}],
                 "responses": {"200": _json({"type": "object", "required": ["erased"], "properties": {"erased": {
                                   "type": "object", "properties": {k: {"type": "integer"} for k in
-                                                                   ("links", "suggestions", "suggested_tickets")}}}}),
+                                                                   ("links", "suggestions", "suggested_tickets",
+                                                                    "feedback")}}}}),
                               "400": common["400"], "401": _err("Missing or wrong bearer token"),
                               "403": _err("Not allowed: erasure needs the scope admin"), "429": common["429"],
                               "503": common["503"]}}},

@@ -15,7 +15,8 @@ from search.service.schema import ACCEPTED, LINKED, RECORDED_PER_REQUEST
 # (table, key column, time column, length of the time prefix compared): the recorded data under retention
 RETAINED = [("suggestions", "id", "created_at", None),
             ("suggested_tickets", "ticket_id", "last_at", None),
-            ("suggestion_days", "day", "day", 10)]
+            ("suggestion_days", "day", "day", 10),
+            ("feedback", "id", "created_at", None)]
 # what a purge of a table takes off record_totals: (column returned by the DELETE, {total: how})
 UNCOUNT = {"suggested_tickets": "accepted"}
 PURGE_BATCH = 5000

@@ -159,6 +159,10 @@
     actions.appendChild(linkBtn);
     actions.appendChild(out);
     li.appendChild(actions);
+    if (window.KBFeedback && window.KBFeedback.signedIn()) {   // votes and flags on this suggestion (feedback.js)
+      li.appendChild(window.KBFeedback.widget({ articleId: s.article_id, anchor: s.anchor, source: "assistant",
+        question: "Did this suggestion help?", ticketId: function () { return self.f.ticket.value.trim(); } }));
+    }
     var state = { update: function () {
       var linked = st.linked[key(s)] !== undefined;
       mark.hidden = !linked;

@@ -37,12 +37,19 @@ REQUIRED = {
     "api.search": "read", "api.article": "read", "api.openapi": "read", "site.page": "internal",
     "api.suggest": "suggest", "api.list_links": "links:read", "api.add_link": "links:write",
     "api.delete_link": "links:write", "api.reports": "reports", "erasure.erase_ticket": "admin",
+    "feedback.submit": "feedback:write", "feedback.list_feedback": "review", "feedback.resolve": "review",
+    "review.review_queue": "review",
 }
+# endpoints that hand out staff data (comments, ticket ids, internal titles): 'internal' is needed too, so
+# a token made with --scope review but without internal (a customer-facing integration) reads nothing
+STAFF_DATA = frozenset({"feedback.list_feedback", "feedback.resolve", "review.review_queue"})
 # endpoint → audit action of a write
 AUDITED = {"api.suggest": "suggest", "api.add_link": "link.create", "api.delete_link": "link.delete",
-           "erasure.erase_ticket": "ticket.erase"}   # never with the ticket id: erasure must not leave it here
+           "erasure.erase_ticket": "ticket.erase", "feedback.submit": "feedback.create",
+           "feedback.resolve": "feedback.resolve"}   # never with the ticket id: erasure must not leave it here
 # endpoint → audit action of a read that hands out ticket data in bulk (an export of personal data)
-EXPORTS = {"api.list_links": "export.links", "api.reports": "export.reports"}
+EXPORTS = {"api.list_links": "export.links", "api.reports": "export.reports", "feedback.list_feedback": "export.feedback",
+           "review.review_queue": "export.review"}
 
 
 def hidden_audiences(principal: Principal | None) -> frozenset[str]:
@@ -117,6 +124,8 @@ def check(app: Flask, req, endpoint: str | None, client: str) -> Principal | Non
             else "log in (/auth/login)"
         raise ApiError(401, "unauthorized", f"{how} or send 'Authorization: Bearer <token>'",
                        {"WWW-Authenticate": 'Bearer realm="kb"'})
+    if endpoint in STAFF_DATA and principal.allows(scope):
+        scope = "internal"
     if not principal.allows(scope):
         audit.record(app.extensions["kb"].engine, principal.name, "access.denied", endpoint or req.path[:200],
                      client, "denied", needs=scope)
@@ -153,6 +162,10 @@ def _audit_write(response):
         target = f"link:{(request.view_args or {}).get('link_id')}"
     elif action == "suggest" and response.is_json and response.status_code == 200:
         target = f"request:{response.get_json().get('request_id')}"
+    elif action == "feedback.create" and response.is_json and response.status_code in (200, 201):
+        target = f"feedback:{response.get_json().get('id')}"
+    elif action == "feedback.resolve":
+        target = f"feedback:{(request.view_args or {}).get('feedback_id')}"
     outcome = "ok" if response.status_code < 400 else f"http {response.status_code}"
     detail = response.get_json().get("erased", {}) if action == "ticket.erase" and response.is_json else {}
     # a 503 means the database is busy or gone: the row would wait out the busy timeout a second time

@@ -5,18 +5,20 @@ staff site and ``audience: internal`` articles, which search, suggest and the ar
 without it; an article that declares no audience counts as internal), ``suggest``
 (the ticket assistant; records suggestions), ``links:read`` (ticket ids of links), ``links:write``
 (link, unlink; implies ``links:read``), ``reports`` (the report with its knowledge-gap ticket ids),
-``admin`` (implies every scope).
+``feedback:write`` (votes and flags on articles), ``review`` (read feedback, the owners' review
+queue, resolve flags; reading needs ``internal`` too), ``admin`` (implies every scope).
 """
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
 
-SCOPES = ("read", "internal", "suggest", "links:read", "links:write", "reports", "admin")
+SCOPES = ("read", "internal", "suggest", "links:read", "links:write", "feedback:write", "review", "reports", "admin")
 IMPLIED = {"admin": frozenset(SCOPES), "links:write": frozenset({"links:write", "links:read"})}
 ROLES = ("reader", "agent", "editor", "admin")
-_AGENT = frozenset({"read", "internal", "suggest", "links:read", "links:write"})
-ROLE_SCOPES = {"reader": frozenset({"read", "internal"}), "agent": _AGENT, "editor": _AGENT, "admin": frozenset(SCOPES)}
+_AGENT = frozenset({"read", "internal", "suggest", "links:read", "links:write", "feedback:write"})
+ROLE_SCOPES = {"reader": frozenset({"read", "internal"}), "agent": _AGENT, "editor": _AGENT | {"review"},
+               "admin": frozenset(SCOPES)}
 STAFF_ONLY = frozenset({"internal"})   # audiences only principals with the scope 'internal' may see
 AUTH_MODES = ("none", "oidc", "proxy")
 LOOPBACK_NAMES = ("localhost",)

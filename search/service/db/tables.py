@@ -104,3 +104,26 @@ audit = Table(
     Index("audit_actor", "actor", "at"),
     sqlite_autoincrement=True,
 )
+
+# Feedback and flags on articles (search/service/feedback): votes, and flags an owner resolves
+feedback = Table(
+    "feedback", metadata,
+    Column("id", Id, primary_key=True),
+    Column("article_id", Text, nullable=False),
+    Column("anchor", Text, nullable=False, server_default=""),   # the section ('' : the whole article)
+    Column("kind", Text, nullable=False),        # helpful | not_helpful | flag
+    Column("reason", Text),                      # a flag's: outdated | wrong | unclear | missing_step
+    Column("comment", Text, nullable=False, server_default=""),   # redacted before it is stored
+    Column("ticket_id", Text),                   # canonical (ticket_ids.py); erasure deletes the row
+    Column("source", Text, nullable=False),      # article | assistant
+    Column("author", Text, nullable=False),      # the principal
+    Column("status", Text, nullable=False),      # open | resolved | info (a helpful vote: nothing to do)
+    Column("created_at", Text, nullable=False),
+    Column("resolved_at", Text),
+    Column("resolved_by", Text),
+    Index("feedback_article_status", "article_id", "status"),
+    Index("feedback_status_created", "status", "created_at"),
+    Index("feedback_ticket", "ticket_id"),
+    Index("feedback_created", "created_at"),
+    sqlite_autoincrement=True,
+)

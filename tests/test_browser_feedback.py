@@ -1,0 +1,127 @@
+"""Feedback, flags and the review queue as a support engineer and an article owner use them, in headless
+Debian Chromium at desktop and phone width against `kb serve` (auth none on loopback: the local user
+may do everything): vote and flag a section at the end of an article, vote on a suggestion of the
+ticket assistant, then find the flag (its comment redacted) in the owner's queue at /review/ and
+resolve it. axe-core finds no serious or critical violation in any of these states; a screenshot
+of each is written to ``SCREENSHOT_DIR`` (default: the test's temporary directory) for review."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests import browser_kit as kit
+from tests.conftest import running_server
+
+pytestmark = [
+    pytest.mark.skipif(not (kit.CHROMIUM.exists() and kit.CHROMEDRIVER.exists()),
+                       reason="needs Debian chromium and chromium-driver (scripts/test installs them)"),
+    pytest.mark.skipif(not kit.AXE.exists(), reason="needs axe-core in build/node (scripts/setup --test installs it)"),
+]
+SIZES = {"desktop": kit.DESKTOP, "phone": kit.PHONE}
+
+
+@pytest.fixture(scope="module")
+def live(real_settings, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("browser-feedback")
+    index_root = tmp / "index"
+    shutil.copytree(real_settings.index_path, index_root)
+    with running_server(real_settings, tmp, index_root, token="") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = kit.make_driver(kit.DESKTOP)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    where = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path_factory.mktemp("feedback-shots"))
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
+def _text(driver, selector: str) -> str:
+    return driver.execute_script("var n = document.querySelector(arguments[0]); return n ? n.textContent : '';", selector)
+
+
+def _wait_text(driver, selector: str, part: str) -> None:
+    kit.wait(driver, lambda d: part in _text(d, selector))
+
+
+def _check(driver, shots: Path, name: str) -> None:
+    driver.execute_script("return new Promise(function (r) { setTimeout(r, 300); })")
+    driver.save_screenshot(str(shots / f"{name}.png"))
+    assert kit.axe_violations(driver) == [], name
+
+
+def _click(driver, selector: str):
+    node = driver.find_element("css selector", selector)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", node)
+    node.click()
+    return node
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_engineer_flags_and_owner_resolves(browser, live, shots, size):
+    kit.set_viewport(browser, SIZES[size])
+    kit.set_scheme(browser, False)
+    ticket = f"ZD-{size.upper()}-1"
+    # 1. an article: a vote, then a flag on its Resolution section with a comment and a ticket id
+    kit.load(browser, live + "/id/FAQ-DRM-001/")
+    kit.wait(browser, lambda d: d.find_elements("css selector", "[data-kb-feedback-for] [data-kb-vote=helpful]"))
+    _click(browser, "[data-kb-feedback-for] [data-kb-vote=helpful]")
+    _wait_text(browser, ".kb-feedback__outcome", "Thank you for the feedback")
+    assert browser.find_element("css selector", "[data-kb-vote=helpful]").get_attribute("aria-pressed") == "true"
+    _click(browser, "[data-kb-flag]")
+    assert browser.find_element("css selector", "[data-kb-flag]").get_attribute("aria-expanded") == "true"
+    _click(browser, ".kb-flag input[value=outdated]")
+    browser.execute_script("var s = document.querySelector('.kb-flag select'); s.value = 'resolution';")
+    browser.find_element("css selector", ".kb-flag textarea").send_keys(f"Step 2 is old; ask ana@example.com ({size})")
+    browser.find_element("css selector", ".kb-flag input[type=text]").send_keys(ticket)
+    _check(browser, shots, f"{size}-1-article-flag-form")
+    _click(browser, ".kb-flag button[type=submit]")
+    _wait_text(browser, ".kb-feedback__outcome", "sent to the article's owner")
+    assert browser.find_element("css selector", ".kb-flag").is_displayed() is False
+    _check(browser, shots, f"{size}-2-article-flag-sent")
+    # 2. the ticket assistant: each suggestion has the same controls
+    kit.load(browser, live + "/assistant/")
+    kit.ask_assistant(browser, ticket_id=ticket)
+    kit.wait(browser, lambda d: d.find_elements("css selector", "[data-kb-suggestion] [data-kb-vote=not_helpful]"))
+    _click(browser, "[data-kb-suggestion] [data-kb-vote=not_helpful]")
+    _wait_text(browser, "[data-kb-suggestion] .kb-feedback__outcome", "the owner will see it")
+    _check(browser, shots, f"{size}-3-assistant-voted")
+    # 3. the owner's queue: the flag is there, its comment redacted; resolving it
+    kit.load(browser, live + "/review/?owner=team-drm")
+    kit.wait(browser, lambda d: d.find_elements("css selector", "[data-kb-review-article=FAQ-DRM-001] [data-kb-resolve]"))
+    card = _text(browser, "[data-kb-review-article=FAQ-DRM-001]")
+    assert "Flag: Outdated" in card and "section #resolution" in card and f"ticket {ticket}" in card
+    assert "[email]" in card and "ana@example.com" not in card
+    assert browser.find_element("css selector", "#kb-review-owner").get_attribute("value") == "team-drm"
+    _check(browser, shots, f"{size}-4-review-queue")
+    first = browser.find_element("css selector", "[data-kb-review-article=FAQ-DRM-001] [data-kb-item]")
+    item_id = first.get_attribute("data-kb-item")
+    _click(browser, f"[data-kb-item='{item_id}'] [data-kb-resolve]")
+    _wait_text(browser, f"[data-kb-item='{item_id}']", "Resolved by local")
+    _check(browser, shots, f"{size}-5-review-resolved")
+    kit.load(browser, live + "/review/?owner=team-nobody")
+    _wait_text(browser, "[data-kb-review] [role=status]", "Nothing to review for team-nobody")
+
+
+def test_review_page_tells_a_reader_why_it_is_empty(browser, live):
+    """A 403 from the API (a reader without the review scope) is explained, not shown as a blank page."""
+    script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+        "var f = window.fetch; window.fetch = function (u, i) { if (String(u).indexOf('/api/review') >= 0)"
+        " return Promise.resolve(new Response(JSON.stringify({error: {code: 'forbidden', message: 'x'}}),"
+        " {status: 403, headers: {'Content-Type': 'application/json'}})); return f.apply(this, arguments); };")})
+    try:
+        kit.set_viewport(browser, kit.DESKTOP)
+        kit.load(browser, live + "/review/")
+        _wait_text(browser, "[data-kb-review] [role=status]", "may not see the review queue")
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
