@@ -22,6 +22,7 @@ class Retention:
 
     def run_once(self) -> dict[str, int]:
         try:
+            self.store.purge_caller_sets()   # the per-day caller hashes live a day, whatever the retention
             deleted = self.store.purge_expired(self.days)
         except (StoreBusy, StoreError) as exc:
             log.warning("retention purge failed, retrying in %.0f s: %s", self.interval, exc)
@@ -32,8 +33,8 @@ class Retention:
         return deleted
 
     def start(self) -> None:
-        if self.days > 0:
-            threading.Thread(target=self._loop, name="retention-purge", daemon=True).start()
+        # runs even with retention_days 0 (keep forever): the gaps report's caller hashes expire daily
+        threading.Thread(target=self._loop, name="retention-purge", daemon=True).start()
 
     def _loop(self) -> None:
         while True:
