@@ -40,5 +40,8 @@ def record_suggest(state, identifiers: list[str], ticket_id: str | None, respons
         return
     own = (ticket_id or "").lower()
     identifiers = [i for i in identifiers if not own or own not in i.lower()]
+    query = ticket_query(identifiers)
+    if not query:   # a ticket without identifiers: nothing a report could show
+        return
     top = response.results[0].article_id if response.results else ""
-    _record(state, QueryEvent("suggest", ticket_query(identifiers), "", "ticket", response.confident, top, caller))
+    _record(state, QueryEvent("suggest", query, "", "ticket", response.confident, top, caller))
