@@ -68,6 +68,23 @@ def main() -> None:
         print(f"record_queries={name:3}: n={len(values)} median {statistics.median(values) * 1000:.3f} ms, "
               f"p90 {values[int(len(values) * 0.9)] * 1000:.3f} ms")
     print(f"median difference: {(statistics.median(times['on']) - statistics.median(times['off'])) * 1000:.3f} ms")
+    direct(clients["on"].application.extensions["kb"].store, qs)
+
+
+def direct(store, qs: list[str]) -> None:
+    """The write alone: ``record_query`` for the same mix (new and repeated queries, 5 callers)."""
+    from search.service.gaps.normalise import normalise_query
+    from search.service.gaps.records import QueryEvent
+
+    times = []
+    for i, q in enumerate(qs * 5):
+        event = QueryEvent("search", normalise_query(q) + " direct", "", "hybrid", i % 2 == 0, "A", f"caller{i % 5}")
+        start = time.perf_counter()
+        store.record_query(event, 10000)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    print(f"record_query alone: n={len(times)} median {statistics.median(times) * 1000:.3f} ms, "
+          f"p90 {times[int(len(times) * 0.9)] * 1000:.3f} ms")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from search.service.gaps.records import QueryEvent
 from search.service.gaps.report import gaps_body
 from search.service.links import open_store
 from tests.test_access import _bearer, _make, _sign_in, _token
+from tests.test_links_postgres import pg_url  # noqa: F401 - the fixture: a fresh PostgreSQL database per test
 
 GIBBERISH = "zqxv wobbleflange frumious"
 
@@ -121,6 +122,28 @@ def test_retention_purges_query_days_and_caller_sets_expire(tmp_path):
         assert sorted(r[0] for r in conn.execute("SELECT query FROM query_days")) == ["recent", "today"]
         assert {r[0] for r in conn.execute("SELECT day FROM query_salts")} == {"2026-12-05", "2026-12-06"}
     assert store.purge_expired(0, now=now) == {}
+
+
+def test_the_write_is_relaxed_but_link_writes_keep_full_durability(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    store.record_query(_event("q"), 10)
+    store.add_link("T1", "FAQ-A-001", "", "manual", None)
+    assert store._conn().execute("PRAGMA synchronous").fetchone()[0] == 2   # FULL again after the query write
+
+
+def test_store_on_postgresql(pg_url):  # noqa: F811
+    store = open_store(pg_url)
+    for caller in ("ana", "bob", "cy", "ana"):
+        assert store.record_query(_event("missing", caller), 2)
+    assert store.record_query(_event("found", "ana", confident=True, top="FAQ-1"), 2)
+    assert not store.record_query(_event("past the cap"), 2)
+    assert _summary(store) == [("search", "missing", "", 4, 4, 1, 3, "")]
+    assert _summary(store, k=1, unconfident=False) == [("search", "found", "", 1, 0, 1, 1, "FAQ-1")]
+    assert store.dropped_queries("2000-01-01") == 1
+    now = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
+    assert store.purge_caller_sets(now=now) == 4
+    deleted = store.purge_expired(180, now=now)
+    assert deleted["query_days"] == 2 and deleted["query_day_totals"] == 1
 
 
 # --- the API -------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ twice in ``query_day_totals``: the cap then bites one row early, never late.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 from dataclasses import dataclass
@@ -33,6 +34,29 @@ class QueryEvent:
 class QueryRecordsMixin:
     """Mixed into ``LinkStore``: uses its ``_tx`` and ``_sql``."""
 
+    @contextlib.contextmanager
+    def _relaxed_tx(self):
+        """A transaction whose commit does not wait for the disk: SQLite ``synchronous = NORMAL`` (in WAL
+        mode a commit survives a crash of the process, not a power cut, and costs no fsync) and PostgreSQL
+        ``synchronous_commit = off`` for this transaction. Losing the last moments of counts in a power
+        cut is fine for analytics; links and feedback keep their full durability (their own transactions)."""
+        if self.dialect != "sqlite":
+            with self._tx() as cur:
+                cur.execute("SET LOCAL synchronous_commit = off")
+                yield cur
+            return
+        conn = self._conn()
+        try:
+            conn.execute("PRAGMA synchronous = NORMAL")   # between transactions: every _tx ends in commit or rollback
+        except self._errors as err:
+            raise self._translate(err) from None
+        try:
+            with self._tx() as cur:
+                yield cur
+        finally:
+            with contextlib.suppress(Exception):
+                conn.execute("PRAGMA synchronous = FULL")
+
     def _day_salt(self, cur, day: str) -> str:
         salts = self.__dict__.setdefault("_query_salts", {})
         if day not in salts:
@@ -47,7 +71,7 @@ class QueryRecordsMixin:
         """Count one request; returns False when the day's cap left a new query unrecorded."""
         day = day or dt.datetime.now(dt.timezone.utc).date().isoformat()
         row = (day, event.kind, event.query, event.area, event.mode)
-        with self._tx() as cur:
+        with self._relaxed_tx() as cur:
             cur.execute(self._sql("UPDATE query_days SET requests = requests + 1, unconfident = unconfident + ?, "
                                   "top_article = CASE WHEN ? = '' THEN top_article ELSE ? END WHERE day = ? AND "
                                   "kind = ? AND query = ? AND area = ? AND mode = ? RETURNING callers"),
