@@ -248,3 +248,23 @@ def test_kb_gaps_cli(real_settings, real_searcher, tmp_path):
     assert GIBBERISH not in hidden.output
     bad = CliRunner().invoke(cli, ["gaps", "--days", "0"], obj={}, env=env)
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_cap_reached_through_the_api(real_settings, real_searcher, tmp_path):
+    app = _app(real_settings, real_searcher, tmp_path, max_queries_per_day=2, gaps_min_callers=1)
+    client = app.test_client()
+    for i in range(5):   # five distinct queries: two recorded, three only counted; every search answered
+        assert client.get(f"/api/search?q=blorptastic+{i}+wobble").status_code == 200
+    body = client.get("/api/gaps").get_json()
+    assert body["dropped_requests"] == 3
+    assert sum(len(g["queries"]) for g in body["gaps"]) + len(body["top_queries"]) == 2
+
+
+def test_a_busy_database_costs_the_search_nothing(client, app, monkeypatch):
+    from search.service.links import StoreBusy
+
+    def busy(*_args, **_kwargs):
+        raise StoreBusy("the links database is busy")
+
+    monkeypatch.setattr(app.extensions["kb"].store, "record_query", busy)
+    assert client.get(f"/api/search?q={GIBBERISH}").status_code == 200

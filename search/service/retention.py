@@ -1,4 +1,6 @@
-"""Purges recorded data older than ``retention_days`` (records.py ``RETAINED``), in the background.
+"""Purges recorded data older than ``retention_days`` (records.py ``RETAINED``), in the background,
+and the gaps report's per-day caller hashes once their day is over (``gaps/records.py``; also when
+``retention_days`` is 0, which keeps everything else for ever).
 
 Each serving worker purges once when it starts and then every ``INTERVAL_S``; several workers or
 replicas purging at once only find less to delete (each batch is its own short transaction). A
