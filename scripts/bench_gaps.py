@@ -5,7 +5,7 @@ off, each with its own fresh SQLite database, through the Flask test client (so 
 and FastSearch middlewares), interleaved in rounds so machine noise hits both arms alike. Prints the
 median and p90 per request of each arm and the difference.
 
-    KB_SITE_DIR=… KB_DATA_DIR=… OMP_NUM_THREADS=1 python scripts/bench_gaps.py [--rounds 5] [--queries 200]
+    KB_SITE_DIR=… KB_DATA_DIR=… OMP_NUM_THREADS=1 python scripts/bench_gaps.py [--rounds 5] [--queries 200] [--aa]
 """
 from __future__ import annotations
 
@@ -48,11 +48,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--aa", action="store_true", help="both arms with recording off: the noise floor of two "
+                        "apps (each loads its own model) measured alike")
     args = parser.parse_args()
     base = load_settings()
     tmp = Path(tempfile.mkdtemp(prefix="bench-gaps-"))
     clients = {}
-    for name, on in (("on", True), ("off", False)):
+    for name, on in (("on", not args.aa), ("off", False)):
         settings = dataclasses.replace(base, record_queries=on, rate_limit_per_minute=0,
                                        database_url=f"sqlite:///{tmp / (name + '.db')}")
         clients[name] = create_app(settings, watch=False).test_client()
@@ -65,10 +67,12 @@ def main() -> None:
             times[name] += run(clients[name], qs)
     for name, values in times.items():
         values.sort()
-        print(f"record_queries={name:3}: n={len(values)} median {statistics.median(values) * 1000:.3f} ms, "
+        label = f"arm {name} (recording off)" if args.aa else f"record_queries={name}"
+        print(f"{label:28}: n={len(values)} median {statistics.median(values) * 1000:.3f} ms, "
               f"p90 {values[int(len(values) * 0.9)] * 1000:.3f} ms")
     print(f"median difference: {(statistics.median(times['on']) - statistics.median(times['off'])) * 1000:.3f} ms")
-    direct(clients["on"].application.extensions["kb"].store, qs)
+    if not args.aa:
+        direct(clients["on"].application.extensions["kb"].store, qs)
 
 
 def direct(store, qs: list[str]) -> None:

@@ -4,12 +4,15 @@ than its count."""
 from __future__ import annotations
 
 import logging
+import time
 
 from search.service.gaps.normalise import area_value, normalise_query, ticket_query
 from search.service.gaps.records import QueryEvent
 from search.service.links import StoreBusy, StoreError
 
 log = logging.getLogger(__name__)
+LOG_EVERY_S = 60.0
+_last_warning = [0.0]
 
 
 def caller_of(principal, client: str | None) -> str:
@@ -23,8 +26,11 @@ def caller_of(principal, client: str | None) -> str:
 def _record(state, event: QueryEvent) -> None:
     try:
         state.store.record_query(event, state.settings.max_queries_per_day)
-    except (StoreBusy, StoreError) as exc:
-        log.warning("query not recorded for the gaps report: %s", exc)
+    except (StoreBusy, StoreError) as exc:   # at most one line a minute: a locked database must not flood the log
+        if time.monotonic() - _last_warning[0] > LOG_EVERY_S:
+            _last_warning[0] = time.monotonic()
+            log.warning("query not recorded for the gaps report (further ones for %.0f s not logged): %s",
+                        LOG_EVERY_S, exc)
 
 
 def record_search(state, q: str, area: str | None, mode: str, response, caller: str) -> None:

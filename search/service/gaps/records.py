@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from search.service.gaps.normalise import caller_hash, query_key
 
 CALLERS_COUNTED = 20
+WAIT_MS = 100   # the longest a search waits for another writer's lock before it goes uncounted
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,22 @@ class QueryRecordsMixin:
 
     @contextlib.contextmanager
     def _relaxed_tx(self):
-        """A transaction whose commit does not wait for the disk: SQLite ``synchronous = NORMAL`` (in WAL
-        mode a commit survives a crash of the process, not a power cut, and costs no fsync) and PostgreSQL
-        ``synchronous_commit = off`` for this transaction. Losing the last moments of counts in a power
-        cut is fine for analytics; links and feedback keep their full durability (their own transactions)."""
+        """A transaction that neither waits for the disk nor for long for a lock: SQLite ``synchronous =
+        NORMAL`` (in WAL mode a commit survives a crash of the process, not a power cut, and costs no
+        fsync) and PostgreSQL ``synchronous_commit = off``, each for this transaction only; a lock held
+        by another writer is waited for at most ``WAIT_MS`` (then StoreBusy: the request is not counted,
+        the search is not delayed). Links and feedback keep their full durability and busy timeout."""
         if self.dialect != "sqlite":
             with self._tx() as cur:
                 cur.execute("SET LOCAL synchronous_commit = off")
+                cur.execute(f"SET LOCAL lock_timeout = {WAIT_MS}")
                 yield cur
             return
         conn = self._conn()
-        try:
-            conn.execute("PRAGMA synchronous = NORMAL")   # between transactions: every _tx ends in commit or rollback
+        try:   # between transactions: every _tx ends in commit or rollback
+            usual = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA busy_timeout = {WAIT_MS}")
         except self._errors as err:
             raise self._translate(err) from None
         try:
@@ -56,6 +61,7 @@ class QueryRecordsMixin:
         finally:
             with contextlib.suppress(Exception):
                 conn.execute("PRAGMA synchronous = FULL")
+                conn.execute(f"PRAGMA busy_timeout = {int(usual)}")
 
     def _day_salt(self, cur, day: str) -> str:
         salts = self.__dict__.setdefault("_query_salts", {})
