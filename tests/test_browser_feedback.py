@@ -129,12 +129,13 @@ def test_engineer_flags_and_owner_resolves(browser, live, shots, size):
 def test_review_page_tells_a_reader_why_it_is_empty(browser, live):
     """A 403 from the API (a reader without the review scope) is explained, not shown as a blank page."""
     script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
-        "var f = window.fetch; window.fetch = function (u, i) { if (String(u).indexOf('/api/review') >= 0)"
+        "var f = window.fetch; window.fetch = function (u, i) { if (/\\/api\\/(review|gaps)/.test(String(u)))"
         " return Promise.resolve(new Response(JSON.stringify({error: {code: 'forbidden', message: 'x'}}),"
         " {status: 403, headers: {'Content-Type': 'application/json'}})); return f.apply(this, arguments); };")})
     try:
         kit.set_viewport(browser, kit.DESKTOP)
         kit.load(browser, live + "/review/")
         _wait_text(browser, "[data-kb-review] [role=status]", "may not see the review queue")
+        _wait_text(browser, "[data-kb-gaps] [role=status]", "may not see the knowledge gaps")
     finally:
         browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
