@@ -64,14 +64,17 @@ class QueryRecordsMixin:
                 conn.execute(f"PRAGMA busy_timeout = {int(usual)}")
 
     def _day_salt(self, cur, day: str) -> str:
-        salts = self.__dict__.setdefault("_query_salts", {})
-        if day not in salts:
-            cur.execute(self._sql("INSERT INTO query_salts (day, salt) VALUES (?, ?) ON CONFLICT (day) DO NOTHING"),
-                        (day, secrets.token_hex(16)))
-            cur.execute(self._sql("SELECT salt FROM query_salts WHERE day = ?"), (day,))
-            salts.clear()   # one day's salt in memory at a time
-            salts[day] = cur.fetchone()[0]
-        return salts[day]
+        """The day's salt: made by the first writer of the day, shared through the database (replicas
+        agree), cached per process as a one-entry dict replaced whole (threads never see it half-changed)."""
+        cached = getattr(self, "_query_salt", None)
+        if cached is not None and cached[0] == day:
+            return cached[1]
+        cur.execute(self._sql("INSERT INTO query_salts (day, salt) VALUES (?, ?) ON CONFLICT (day) DO NOTHING"),
+                    (day, secrets.token_hex(16)))
+        cur.execute(self._sql("SELECT salt FROM query_salts WHERE day = ?"), (day,))
+        salt = cur.fetchone()[0]
+        self._query_salt = (day, salt)
+        return salt
 
     def record_query(self, event: QueryEvent, max_queries: int, day: str | None = None) -> bool:
         """Count one request; returns False when the day's cap left a new query unrecorded."""
@@ -144,5 +147,5 @@ class QueryRecordsMixin:
             cur.execute(self._sql("DELETE FROM query_callers WHERE day < ?"), (bound,))
             deleted = max(cur.rowcount, 0)
             cur.execute(self._sql("DELETE FROM query_salts WHERE day < ?"), (bound,))
-        self.__dict__.get("_query_salts", {}).clear()
+        self._query_salt = None
         return deleted
