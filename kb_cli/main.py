@@ -213,6 +213,19 @@ def review(ctx: click.Context, owner: str | None, as_json: bool) -> None:
     run_review(_settings(ctx), owner, as_json)
 
 
+@cli.command(help="Knowledge gaps: the most frequent searches and ticket identifiers that ended in 'no confident "
+             "match', by service area, and the top confident queries (only queries asked by at least "
+             "gaps_min_callers distinct callers on one day).")
+@click.option("--days", type=click.IntRange(1, 365), default=30, show_default=True, help="The last N days (UTC).")
+@click.option("--area", default=None, help="Only this service area (e.g. drm).")
+@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object (as GET /api/gaps).")
+@click.pass_context
+def gaps(ctx: click.Context, days: int, area: str | None, as_json: bool) -> None:
+    from kb_cli.review_cmds import run_gaps
+
+    run_gaps(_settings(ctx), days, area, as_json)
+
+
 def main() -> None:  # pragma: no cover - console entry
     cli(obj={})
 

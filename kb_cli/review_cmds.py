@@ -55,3 +55,44 @@ def run_review(settings, owner: str | None, as_json: bool) -> None:
     click.echo(f"Review queue{' of ' + owner if owner else ''} on {body['today']}, most urgent first (urgency, article):")
     for entry in body["articles"]:
         click.echo(_line(entry))
+
+
+def _gap_line(entry: dict) -> str:
+    what = "ticket identifiers" if entry["kind"] == "suggest" else "search"
+    line = (f"{entry['no_confident_match']:>5}  {entry['query'] or '(none)'}  [{what}; {entry['days']} day(s), "
+            f"{entry['callers_at_least']}+ callers/day]")
+    undeclared = entry.get("undeclared_identifiers")
+    return line + (f"\n       declared by no article: {', '.join(undeclared)}" if undeclared else "")
+
+
+def run_gaps(settings, days: int, area: str | None, as_json: bool) -> None:
+    from search.service.gaps.normalise import area_value
+    from search.service.gaps.views import report
+    from search.service.links import StoreBusy, StoreError, open_store
+
+    declared = {str(c).lower() for a in _articles(settings).values()
+                for c in (*(a.get("error_codes") or ()), *(a.get("related_alerts") or ()))}
+    try:
+        store = open_store(settings.database)
+        try:
+            body = report(store, settings, declared, days, area_value(area) if area else None)
+        finally:
+            store.close()
+    except (StoreBusy, StoreError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(body, ensure_ascii=False, sort_keys=True))
+        return
+    click.echo(f"Knowledge gaps since {body['since']} (queries asked by at least {body['min_callers']} callers on a day"
+               f"{'' if body['recording'] else '; query recording is OFF (record_queries)'}):")
+    if not body["gaps"]:
+        click.echo("  none: every frequent query found a confident match.")
+    for group in body["gaps"]:
+        click.echo(f"area {group['area'] or '(any)'}:")
+        for entry in group["queries"]:
+            click.echo(_gap_line(entry))
+    click.echo("Top confident queries (requests, query → top article):")
+    for entry in body["top_queries"]:
+        click.echo(f"{entry['requests'] - entry['no_confident_match']:>5}  {entry['query']} → {entry['top_article'] or '-'}")
+    if body["dropped_requests"]:
+        click.echo(f"({body['dropped_requests']} request(s) not recorded: max_queries_per_day reached)")

@@ -23,6 +23,13 @@ from search.errors import SearchError
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MAX_SEQ_LENGTH = 256
+# Queries (a search box's text, a ticket's cleaned description) are embedded from their first 128
+# tokens: all-MiniLM-L6-v2 was trained on sequences limited to 128 tokens (its model card, bundled
+# with the package), so positions beyond them were never tuned for similarity; 3 of the 393
+# labelled tickets are longer and rank the same. A full 256-token window costs ≈ 2.7× a 128-token
+# one (45.6 vs 16.7 ms int8), which made any 20,000-character ticket the worst request (issue 17).
+# Sections keep the 256-token window the chunker fills (the index is embedded with it).
+QUERY_MAX_TOKENS = 128
 PREFIX_CHARS = 4096   # 256 tokens of prose take ≈ 1,000–1,500 characters
 
 
@@ -31,12 +38,12 @@ def _is_boundary(char: str) -> bool:
     return char.isspace() or (char.isascii() and not char.isalnum()) or unicodedata.category(char).startswith("P")
 
 
-def _prefix_suffices(text: str, prefix_encoding) -> bool:
+def _prefix_suffices(text: str, prefix_encoding, max_tokens: int = MAX_SEQ_LENGTH) -> bool:
     """True when the encoding of ``text[:PREFIX_CHARS]`` is that of ``text``: the prefix filled the
     window and a split point lies between its last kept token and the cut. The tokens before a
     split point never depend on the characters after it (normalisation is per character, word
     pieces are per pre-token), so the whole text's first tokens are the same."""
-    if len(prefix_encoding.ids) < MAX_SEQ_LENGTH:
+    if len(prefix_encoding.ids) < max_tokens:
         return False
     last_end = prefix_encoding.offsets[-2][1]   # the last content token; [SEP] comes after it
     return any(_is_boundary(c) for c in text[last_end:PREFIX_CHARS])
@@ -114,13 +121,15 @@ def onnx_path(model: ModelInfo, data_dir: Path, variant: str) -> Path:
 class OnnxEncoder:
     """Runs the exported model (mean pooling and normalisation are inside the graph)."""
 
-    def __init__(self, model: ModelInfo, onnx_file: Path, variant: str, threads: int = 1):
+    def __init__(self, model: ModelInfo, onnx_file: Path, variant: str, threads: int = 1,
+                 max_tokens: int = MAX_SEQ_LENGTH):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.backend = f"onnx-{variant}"
         self.tokenizer = Tokenizer.from_file(str(model.path / "tokenizer.json"))
-        self.tokenizer.enable_truncation(MAX_SEQ_LENGTH)
+        self.max_tokens = max_tokens
+        self.tokenizer.enable_truncation(max_tokens)
         self.tokenizer.no_padding()  # tokenizer.json may pad to a fixed length; we pad per batch
         self.counter = Tokenizer.from_file(str(model.path / "tokenizer.json"))
         self.counter.no_truncation()
@@ -136,13 +145,13 @@ class OnnxEncoder:
         return len(self.counter.encode(text).ids)
 
     def _encodings(self, texts: list[str]) -> list:
-        """Each text's tokens (the model's first ``MAX_SEQ_LENGTH``). A long text is tokenized from
+        """Each text's tokens (its first ``max_tokens``). A long text is tokenized from
         its first ``PREFIX_CHARS`` characters when they already fill the window: tokenizing all of
         a 20,000-character ticket only to keep 256 tokens cost 16 ms (issue 17). Exact: see
         ``_prefix_suffices``; otherwise the whole text is tokenized."""
         encs = self.tokenizer.encode_batch([t[:PREFIX_CHARS] for t in texts])
         for n, text in enumerate(texts):
-            if len(text) > PREFIX_CHARS and not _prefix_suffices(text, encs[n]):
+            if len(text) > PREFIX_CHARS and not _prefix_suffices(text, encs[n], self.max_tokens):
                 encs[n] = self.tokenizer.encode(text)
         return encs
 
@@ -175,17 +184,19 @@ def make_encoder(model_name: str, backend: str, data_dir: Path, purpose: str = "
     """
     model = resolve_model(model_name)
     variant = "int8" if purpose == "query" else "fp32"
+    max_tokens = QUERY_MAX_TOKENS if purpose == "query" else MAX_SEQ_LENGTH
     if backend in ("auto", "onnx"):
         path = onnx_path(model, data_dir, variant)
         if path.is_file():
-            return OnnxEncoder(model, path, variant, threads=1 if purpose == "query" else os.cpu_count() or 1)
+            return OnnxEncoder(model, path, variant, threads=1 if purpose == "query" else os.cpu_count() or 1,
+                               max_tokens=max_tokens)
         if backend == "onnx":
             raise SearchError(f"setting 'encoder_backend' is onnx but {path} does not exist; run 'kb index' "
                               "(it exports the model) or set encoder_backend=auto")
         log.warning("no ONNX export at %s; falling back to the torch encoder (slower)", path)
     from search.encoder_torch import TorchEncoder
 
-    return TorchEncoder(model)
+    return TorchEncoder(model, max_tokens)
 
 
 def ensure_onnx(model_name: str, data_dir: Path) -> bool:

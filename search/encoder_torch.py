@@ -15,13 +15,13 @@ log = logging.getLogger(__name__)
 class TorchEncoder:
     backend = "torch-fp32"
 
-    def __init__(self, model: ModelInfo):
+    def __init__(self, model: ModelInfo, max_tokens: int = MAX_SEQ_LENGTH):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
         # use_safetensors: transformers must never fall back to unpickling pytorch_model.bin
         self.model = SentenceTransformer(str(model.path), device="cpu", model_kwargs={"use_safetensors": True})
-        self.model.max_seq_length = MAX_SEQ_LENGTH
+        self.model.max_seq_length = max_tokens
         getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         self.dim = int(getter())
 

@@ -137,13 +137,20 @@ class IdentifierHits(Mapping):
                  weights: np.ndarray, size: int):
         self._keys, self._pair_key, self._pair_chunk = keys, pair_key, pair_chunk
         self._pair_declared, self._weights, self._size = pair_declared, weights, size
+        # the pairs are ordered by key, declared keys first (``from_pairs``; ``restrict`` keeps the
+        # order): each sum is a slice, and the keys present are found by binary search (issue 17:
+        # ~10⁶ pairs for a ticket naming every code of a 100,000-chunk index)
+        split = int(np.count_nonzero(pair_declared))
         pair_weight = weights[pair_key]
-        declared = np.bincount(pair_chunk, pair_weight * pair_declared, minlength=size)
-        found = np.bincount(pair_chunk, pair_weight * ~pair_declared, minlength=size)
-        self.chunks = np.flatnonzero(np.bincount(pair_chunk, minlength=size))
+        declared = np.bincount(pair_chunk[:split], pair_weight[:split], minlength=size)
+        found = np.bincount(pair_chunk[split:], pair_weight[split:], minlength=size)
+        self.chunks = np.flatnonzero((declared > 0) | (found > 0))   # every weight is > 0
         self.declared, self.found = declared[self.chunks], found[self.chunks]
-        self.matched_keys = {keys[i] for i in np.flatnonzero(np.bincount(pair_key, minlength=len(keys))).tolist()}
+        every_key = np.arange(len(keys))
+        present = np.searchsorted(pair_key, every_key, "right") > np.searchsorted(pair_key, every_key, "left")
+        self.matched_keys = {keys[i] for i in np.flatnonzero(present).tolist()}
         self._names: dict[int, set[str]] = {}
+        self._strong: dict[Callable[[str], bool], np.ndarray] = {}
 
     @classmethod
     def from_pairs(cls, keys: list[str], lists: list[np.ndarray], weights: list[float], n_declared: int,
@@ -167,11 +174,15 @@ class IdentifierHits(Mapping):
                               self._weights, self._size)
 
     def strong(self, is_strong: Callable[[str], bool]) -> np.ndarray:
-        """Per hit (``chunks`` order): whether any of its matched keys satisfies ``is_strong``."""
-        flags = np.array([is_strong(k) for k in self._keys], dtype=bool)
-        mask = np.zeros(self._size, dtype=bool)
-        mask[self._pair_chunk[flags[self._pair_key]]] = True
-        return mask[self.chunks]
+        """Per hit (``chunks`` order): whether any of its matched keys satisfies ``is_strong``.
+        Computed once per function (the ranking asks twice; a pass over ~10⁶ pairs at 10⁵ chunks)."""
+        if is_strong not in self._strong:
+            flags = np.array([is_strong(k) for k in self._keys], dtype=bool)
+            mask = np.zeros(self._size, dtype=bool)
+            mask[self._pair_chunk[flags[self._pair_key]]] = True
+            self._strong[is_strong] = mask[self.chunks]
+            self._strong[is_strong].flags.writeable = False
+        return self._strong[is_strong]
 
     def prepare(self, chunks: list[int]) -> None:
         """Gather the ``names`` of these chunks in one pass over the pairs (then ``self[i]`` is cheap)."""

@@ -91,14 +91,8 @@ def as_written(text: str, keys: Iterable[str]) -> dict[str, str]:
     """Each key's first spelling in ``text`` (``fragLoadError`` for ``fragloaderror``, ``HTTP/2 429``
     for ``http 429``); a key the text does not spell is left out."""
     wanted = set(keys)
-    spelled: dict[str, str] = {}
-    for kind, pattern in identifiers.PATTERNS:
-        if not wanted - spelled.keys():
-            break
-        for match in pattern.finditer(text):
-            key = f"http {match.group(1)}" if kind == "http" else identifiers.normalize(match.group(0))
-            if key in wanted and key not in spelled:
-                spelled[key] = " ".join(match.group(0).split())
+    by_pattern = identifiers.spelled(text)   # one pass of the patterns, shared with extract()
+    spelled = {key: by_pattern[key] for key in wanted if key in by_pattern}
     low = text.lower()
     same_length = len(low) == len(text)   # lower() may lengthen a few Unicode letters
     for key in wanted - spelled.keys():   # declared phrases and bare numbers

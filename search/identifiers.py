@@ -5,7 +5,10 @@
 """
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 
 HTTP_REASONS = (r"bad request|unauthori[sz]ed|forbidden|not found|method not allowed|conflict|gone|"
                 r"precondition failed|payload too large|request entity too large|range not satisfiable|"
@@ -50,11 +53,22 @@ def normalize(identifier: str) -> str:
 
 def extract(text: str) -> set[str]:
     """Identifier-shaped spans in ``text``, normalized. Bare numbers are not included (see numbers())."""
-    found = set()
+    return set(spelled(text))
+
+
+@functools.lru_cache(maxsize=4)
+def spelled(text: str) -> Mapping[str, str]:
+    """``extract``'s keys, each with its first spelling in ``text`` (white space collapsed): the
+    patterns in order, each pattern's matches in text order. Read-only; cached for the last few
+    texts: a ticket's text is read by the cleaner, the identifier lane and ``as_written`` (the
+    spellings shown), and a 20,000-character ticket made four passes of every pattern (issue 17)."""
+    found: dict[str, str] = {}
     for kind, pattern in PATTERNS:
         for match in pattern.finditer(text):
-            found.add(f"http {match.group(1)}" if kind == "http" else normalize(match.group(0)))
-    return found
+            key = f"http {match.group(1)}" if kind == "http" else normalize(match.group(0))
+            if key not in found:
+                found[key] = " ".join(match.group(0).split())
+    return MappingProxyType(found)
 
 
 def numbers(text: str) -> set[str]:

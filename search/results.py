@@ -257,11 +257,21 @@ class Snippets:
         return _ellipsis(prep, start, end, _marked(prep.text[start:end], spans))
 
 
-def best_sentence(text: str, query: str) -> str:
-    """The sentence of ``text`` sharing most query terms (the 'why it matched' line)."""
-    terms = query_terms(query)
+@functools.lru_cache(maxsize=PREPARED_TEXTS)
+def sentence_keys(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """A section's sentences for ``best_sentence`` (stripped, over 20 characters), each with the
+    stemmed keys of its words of ≥ 3 characters. Cached per text like ``prepare``: a suggestion for
+    a 20,000-character ticket with ``k`` = 50 split and stemmed 50 sections per request (issue 17)."""
     sentences = [s.strip() for s in SENTENCE_RE.split(text) if len(s.strip()) > 20]
+    return tuple((s, frozenset(_key(m[0]) for m in WORD_RE.finditer(s) if len(m[0]) >= 3)) for s in sentences)
+
+
+def best_sentence(text: str, query: str) -> str:
+    """The sentence of ``text`` sharing most query terms (the 'why it matched' line; the first of
+    those that share most)."""
+    terms = query_terms(query)
+    sentences = sentence_keys(text)
     if not sentences:
         return text.strip()[:SNIPPET_CHARS]
-    scored = max(sentences, key=lambda s: len({_key(s[a:b]) for a, b in _spans(s, terms)}))
-    return scored[:SNIPPET_CHARS * 2]
+    sentence, _keys = max(sentences, key=lambda s: len(s[1] & terms))
+    return sentence[:SNIPPET_CHARS * 2]

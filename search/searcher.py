@@ -29,7 +29,7 @@ from search.identifiers import is_strong
 from search.lexical import top_k
 from search.lexical_tokens import tokenize
 from search.results import (PREPARED_TEXTS, ArticleResult, SectionHit, Snippets, article_scores, by_article_score,
-                            group_by_article, is_link_list, prepare, promote)
+                            group_by_article, is_link_list, prepare, promote, sentence_keys)
 
 MODES = ("hybrid", "dense", "lexical")
 TYPES = ("runbook", "faq", "reference")
@@ -49,6 +49,11 @@ class SearchConfig:
     # An article's score: its best section's + this × its best other section's (search/results.py,
     # article_scores; docs/retrieval.md has the grid 0–0.5 on the tickets). 0: best section only.
     second_section: float = 0.1
+    # At most this many identifier hits become candidates (each is scored by the dense lane and
+    # fused): the best by identifier tier, then identifier evidence, then chunk number. A ticket
+    # naming the codes of a 100,000-chunk index matched ~10⁵ chunks, each scored and sorted (issue
+    # 17; docs/performance.md). Far above the KB's own: it has ~1,000 chunks in all.
+    max_identifier_candidates: int = 2000
     # Hybrid: each lane's best article (the dense lane's, the lexical lane's) is kept among the first
     # this many articles, even when the fusion ranks it lower (docs/retrieval.md, session 10). 0: off.
     lane_winners_within: int = 5
@@ -83,6 +88,19 @@ class _Candidates(NamedTuple):
     lexical_ceiling: float = 0.0   # the best BM25 score the query's tokens could reach here
 
 
+def _best(scores: np.ndarray, ids: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` of ``ids`` (ascending) with the highest ``scores[ids]``, ties to the first ids,
+    in no particular order: what a stable sort by score would keep, in linear time."""
+    if n <= 0:
+        return ids[:0]
+    if n >= len(ids):
+        return ids
+    values = scores[ids]
+    kth = np.partition(values, len(ids) - n)[len(ids) - n]   # the n-th highest score
+    above = ids[values > kth]
+    return np.concatenate([above, ids[values == kth][:n - len(above)]])
+
+
 def _spread(chunks: np.ndarray, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """``scores`` of ``ids`` at their positions among the sorted ``chunks``; NaN elsewhere."""
     out = np.full(len(chunks), np.nan)
@@ -109,9 +127,11 @@ class Searcher:
         for i, chunk in enumerate(build.chunks):
             if self._shown[i]:
                 self._fallback.setdefault(chunk["article_id"], i)
-        if len(build.chunks) <= PREPARED_TEXTS:   # while the cache holds them all (~60 ms for 833):
-            for chunk in build.chunks:            # no query is the first to need a section's snippet data
-                prepare(chunk["text"])
+        build.identifiers.match("")   # compiles the declared-code pattern now (~0.1 s), not in a request
+        if len(build.chunks) <= PREPARED_TEXTS:   # while the caches hold them all (~60 ms for 833): no
+            for chunk in build.chunks:            # query is the first to need a section's snippet data
+                prepare(chunk["text"])            # or its sentences (the ticket assistant's 'why it matched')
+                sentence_keys(chunk["text"])
 
     @property
     def areas(self) -> list[str]:
@@ -159,7 +179,7 @@ class Searcher:
             # (running the sparse lanes in a thread while encoding was tried: it saved ~0.2 ms at one
             # client but cost 40% of the throughput at 16 clients through GIL hand-offs)
             vector = self.encoder.encode([focus])[0]
-            extra = np.concatenate([lexical_ids, idents.chunks])
+            extra = np.concatenate([lexical_ids, self._identifier_candidates(idents)])
             chunks, dense_scores = dense.candidates(self.build.dense_index, vector, n, allowed, extra,
                                                     self.build.dense_vectors)
         lanes = _Candidates(chunks, dense_scores.astype(np.float64), _spread(chunks, lexical_ids, lexical_scores),
@@ -229,7 +249,7 @@ class Searcher:
         hit[idents.chunks] = True
         if allowed is not None:
             hit &= self._mask(allowed, len(hit))
-        return int(np.unique(self._article_index[hit]).size)
+        return int(np.count_nonzero(np.bincount(self._article_index[hit], minlength=1)))   # linear, no sort
 
     def _spelling(self, query: str, idents: IdentifierHits) -> dict[str, str]:
         """Each matched identifier key as the query wrote it (as the KB writes it if the query's
@@ -293,15 +313,32 @@ class Searcher:
         order = np.concatenate([order[:limit], order[limit:][np.isin(candidates.chunks[order[limit:]], keep or [])]])
         return dict(zip(candidates.chunks[order].tolist(), (score + tier)[order].tolist()))
 
+    def _identifier_candidates(self, idents: IdentifierHits) -> np.ndarray:
+        """The identifier hits that become candidates (ascending): all of them up to
+        ``max_identifier_candidates``; beyond that, the sections that can rank (no link lists), best
+        first by identifier tier, then identifier evidence, then chunk number (linear: no sort)."""
+        cap = self.config.max_identifier_candidates
+        if len(idents) <= cap:
+            return idents.chunks
+        evidence = self.config.declared_boost * idents.declared + self.config.found_boost * idents.found
+        tier = (idents.declared > 0) | idents.strong(is_strong)
+        can_rank = ~self._link_list[idents.chunks]
+        first = _best(evidence, np.flatnonzero(tier & can_rank), cap)
+        rest = _best(evidence, np.flatnonzero(~tier & can_rank), cap - len(first))
+        return np.sort(idents.chunks[np.concatenate([first, rest])])
+
     def _identifier_evidence(self, chunks: np.ndarray,
                              idents: IdentifierHits) -> tuple[np.ndarray, np.ndarray]:
         """Per candidate: the identifier boost added to its score, and 1.0 if it is in the
-        identifier tier (declares a query code, or its text holds a strong identifier of the query)."""
+        identifier tier (declares a query code, or its text holds a strong identifier of the query).
+        ``chunks`` (ascending) need not hold every hit (``_identifier_candidates``)."""
         evidence, tier = np.zeros(len(chunks)), np.zeros(len(chunks))
-        if len(idents):
-            at = np.searchsorted(chunks, idents.chunks)
-            evidence[at] = self.config.declared_boost * idents.declared + self.config.found_boost * idents.found
-            tier[at] = (idents.declared > 0) | idents.strong(is_strong)
+        if len(idents) and len(chunks):
+            at = np.minimum(np.searchsorted(idents.chunks, chunks), len(idents) - 1)   # each candidate's hit
+            hit = idents.chunks[at] == chunks
+            at = at[hit]
+            evidence[hit] = self.config.declared_boost * idents.declared[at] + self.config.found_boost * idents.found[at]
+            tier[hit] = (idents.declared[at] > 0) | idents.strong(is_strong)[at]
         return evidence, tier
 
     def _section(self, chunk: dict) -> tuple[str, str, list[str], str]:
@@ -334,10 +371,10 @@ class Searcher:
         tier = bool(match and (match.declared > 0 or any(is_strong(key) for key in match.names)))
         top = np.searchsorted(candidates.chunks, [h.chunk for r in results[:3] for h in [r.best, *r.more]])
         lexical = self.build.lexical
-        article = results[0].article_id
-        covered = abstention.coverage(
+        in_top = self._article_index == self._article_index[results[0].best.chunk]   # per chunk: of the top article?
+        covered = abstention.coverage(   # (a lookup per posting: ~10⁶ of them for a long ticket at 10⁵ chunks)
             abstention.content_words(tokenize(focus)), lambda word: len(lexical.postings(word)), lexical.num_docs,
-            lambda word: bool((self._article_of[lexical.postings(word)] == article).any()))
+            lambda word: bool(in_top[lexical.postings(word)].any()))
         return abstention.Evidence(tier, float(np.nanmax(candidates.dense[top])), covered)
 
     def _confident(self, mode: str, results: list[ArticleResult], candidates: _Candidates,

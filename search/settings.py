@@ -64,6 +64,12 @@ SETTINGS: tuple[Setting, ...] = (
             (0, 10**6)),
     Setting("retention_days", 180, "Days recorded suggestions and feedback are kept before they are purged automatically "
             "(0 = forever)", (0, 36500)),
+    Setting("record_queries", True, "Record search queries (normalised, redacted) and the identifiers of suggest requests "
+            "per day for the knowledge-gaps report (GET /api/gaps, kb gaps); false records nothing"),
+    Setting("max_queries_per_day", 10000, "Distinct queries recorded per day; past it a new query is only counted as "
+            "dropped (bounds what a hostile client can make the service store)", (1, 10**7)),
+    Setting("gaps_min_callers", 3, "The gaps report shows a query only when at least this many distinct callers asked it "
+            "on one day (k-anonymity)", (1, 1000)),
     Setting("allowed_hosts", "", "Comma-separated Host names the service answers (a leading dot allows subdomains, * any); "
             "empty means localhost, 127.0.0.1, ::1 and the 'host' setting"),
     Setting("ticket_id_pattern", "", "Regular expression every (canonical) ticket id must match in full; empty allows any"),
@@ -108,6 +114,9 @@ class Settings:
     site_rate_limit_per_minute: int = 3000
     feedback_per_minute: int = 20
     retention_days: int = 180
+    record_queries: bool = True
+    max_queries_per_day: int = 10000
+    gaps_min_callers: int = 3
     allowed_hosts: str = ""
     ticket_id_pattern: str = ""
     reload_interval: float = 2.0

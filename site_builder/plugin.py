@@ -27,11 +27,11 @@ from site_builder.validate import validate_file
 
 log = logging.getLogger("kb.site_builder")  # outside "mkdocs.*": review warnings don't fail --strict
 ASSETS = ("kb.css", "staff.css", "redirect.js", "auth.js", "common.js", "search.js", "feedback.js", "assistant.js",
-          "review.js", "article.js")
+          "review.js", "gaps.js", "article.js")
 # in this order: auth.js, then common.js; feedback.js before the assistant, which puts its widget on each card
-SCRIPTS = ("auth.js", "common.js", "search.js", "feedback.js", "assistant.js", "review.js", "article.js")
+SCRIPTS = ("auth.js", "common.js", "search.js", "feedback.js", "assistant.js", "review.js", "gaps.js", "article.js")
 # talk to the search service: not in an audience build
-STAFF_SCRIPTS = {"auth.js", "search.js", "feedback.js", "assistant.js", "review.js"}
+STAFF_SCRIPTS = {"auth.js", "search.js", "feedback.js", "assistant.js", "review.js", "gaps.js"}
 ASSISTANT_PAGE = """---
 title: Ticket assistant
 hide: [navigation, toc]
@@ -56,7 +56,14 @@ date, most urgent first. Choose your team; resolve a flag once the article is fi
 
 <div class="kb-review" data-kb-review></div>
 
-<noscript>The review queue needs JavaScript and the search service (kb serve).</noscript>
+## Knowledge gaps
+
+What people searched for, or pasted from tickets, and did not find: the most frequent queries that
+ended in "no confident match", by service area. Only queries asked by several people are shown.
+
+<div class="kb-gaps" data-kb-gaps></div>
+
+<noscript>The review queue and the knowledge gaps need JavaScript and the search service (kb serve).</noscript>
 """
 STAFF_PAGES = {"assistant.md": ASSISTANT_PAGE, "review.md": REVIEW_PAGE}   # generated in the staff build only
 

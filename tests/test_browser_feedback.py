@@ -28,7 +28,8 @@ def live(real_settings, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser-feedback")
     index_root = tmp / "index"
     shutil.copytree(real_settings.index_path, index_root)
-    with running_server(real_settings, tmp, index_root, token="") as base:
+    # one machine, one caller: the gaps report's k-anonymity rule (gaps_min_callers) is 1 here
+    with running_server(real_settings, tmp, index_root, token="", extra_env={"KB_GAPS_MIN_CALLERS": "1"}) as base:
         yield base
 
 
@@ -111,17 +112,30 @@ def test_engineer_flags_and_owner_resolves(browser, live, shots, size):
     _check(browser, shots, f"{size}-5-review-resolved")
     kit.load(browser, live + "/review/?owner=team-nobody")
     _wait_text(browser, "[data-kb-review] [role=status]", "Nothing to review for team-nobody")
+    # 4. the knowledge gaps under the queue: a search nobody could answer, and the ticket's identifiers
+    kit.load(browser, live + f"/api/search?q=Zqxv+WOBBLEFLANGE+frumious+{size}&area=drm")
+    kit.load(browser, live + "/api/search?q=Shaka+error+6007+license+request+failed")
+    kit.load(browser, live + "/review/")
+    gap = f"[data-kb-gap='zqxv wobbleflange frumious {size}']"
+    kit.wait(browser, lambda d: d.find_elements("css selector", gap))
+    assert "without a confident match" in _text(browser, gap)
+    assert "Area: drm" in _text(browser, "[data-kb-gaps-area=drm]")
+    assert "at least 1 person" in _text(browser, "[data-kb-gaps] [role=status]")
+    assert "FAQ-DRM-001" in _text(browser, "[data-kb-top='shaka error 6007 license request failed']")
+    browser.execute_script("document.querySelector('[data-kb-gaps]').scrollIntoView({block: 'start'})")
+    _check(browser, shots, f"{size}-6-knowledge-gaps")
 
 
 def test_review_page_tells_a_reader_why_it_is_empty(browser, live):
     """A 403 from the API (a reader without the review scope) is explained, not shown as a blank page."""
     script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
-        "var f = window.fetch; window.fetch = function (u, i) { if (String(u).indexOf('/api/review') >= 0)"
+        "var f = window.fetch; window.fetch = function (u, i) { if (/\\/api\\/(review|gaps)/.test(String(u)))"
         " return Promise.resolve(new Response(JSON.stringify({error: {code: 'forbidden', message: 'x'}}),"
         " {status: 403, headers: {'Content-Type': 'application/json'}})); return f.apply(this, arguments); };")})
     try:
         kit.set_viewport(browser, kit.DESKTOP)
         kit.load(browser, live + "/review/")
         _wait_text(browser, "[data-kb-review] [role=status]", "may not see the review queue")
+        _wait_text(browser, "[data-kb-gaps] [role=status]", "may not see the knowledge gaps")
     finally:
         browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})

@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 TOKENIZER = Tokenizer.from_file(str(resolve_model("all-MiniLM-L6-v2").path / "tokenizer.json"))
 TOKENIZER.enable_truncation(MAX_SEQ_LENGTH)
 TOKENIZER.no_padding()
-ENCODER = types.SimpleNamespace(tokenizer=TOKENIZER)   # _encodings needs only the tokenizer
+ENCODER = types.SimpleNamespace(tokenizer=TOKENIZER, max_tokens=MAX_SEQ_LENGTH)   # what _encodings needs
 PROSE = " ".join(json.loads(line)["text"] for line in (ROOT / "eval" / "tickets.jsonl").open(encoding="utf-8"))
 PIECES = ["a", "A", " ", "\n", ".", "_", "é", "e\u0301", "\u0301", "中", "©", "\u200b", "\x00", "🙂", "-", "x" * 120,
           "fragLoadError", "ERR_HLS_403"]
@@ -61,3 +61,25 @@ def test_a_word_across_the_cut_is_tokenized_whole():
             for length in (before_cut + 5, 150, 400):
                 text = _word_across_the_cut(unit, before_cut, length)
                 assert _ids(text) == TOKENIZER.encode(text).ids, (unit, before_cut, length)
+
+
+def test_queries_read_128_tokens_and_sections_256(real_settings):
+    """Issue 17: a query's embedding reads its first QUERY_MAX_TOKENS (128, the length the model was
+    trained on); the index keeps the chunker's 256. Before, every 20,000-character ticket paid for a
+    full 256-token window (≈ 2.7× the cost), which made it the most expensive request."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from search.encoder import QUERY_MAX_TOKENS, make_encoder
+
+    data = Path(real_settings.data_dir)
+    query = make_encoder(real_settings.model, "onnx", data, "query")
+    index = make_encoder(real_settings.model, "onnx", data, "index")
+    assert (query.max_tokens, index.max_tokens) == (QUERY_MAX_TOKENS, MAX_SEQ_LENGTH) == (128, 256)
+    long_text = PROSE[:20000]
+    assert len(query._encodings([long_text])[0].ids) == 128
+    assert len(index._encodings([long_text])[0].ids) == 256
+    head = TOKENIZER.decode(TOKENIZER.encode(long_text).ids[1:127])   # the 126 content tokens a query keeps
+    same = query.encode([long_text, head])
+    assert float(np.dot(same[0], same[1])) > 0.99   # the tail beyond 128 tokens is not read

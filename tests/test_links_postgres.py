@@ -105,7 +105,7 @@ def test_purge_and_bounded_records(pg_url):
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT COUNT(*) FROM suggestions").fetchone()[0] == 2 * RECORDED_PER_REQUEST
     assert store.purge_expired(180) == {"suggestions": RECORDED_PER_REQUEST, "suggested_tickets": 1, "suggestion_days": 1,
-                                         "feedback": 0}
+                                         "feedback": 0, "query_days": 0, "query_day_totals": 0}
     report = store.report()
     assert (report["suggestion_requests"], report["tickets_with_suggestions"], report["knowledge_gaps"]) == (2, 1, [])
 

@@ -116,12 +116,13 @@ def test_records_older_than_the_retention_are_purged(tmp_path):
     store.add_link("OLD-1", "FAQ-X-000", "", "manual", None)    # links are the agents' work: never purged
     assert store.purge_expired(0, now=now) == {}                # 0 keeps everything
     deleted = store.purge_expired(180, now=now)
-    assert deleted == {"suggestions": 3, "suggested_tickets": 1, "suggestion_days": 1, "feedback": 0}
+    assert deleted == {"suggestions": 3, "suggested_tickets": 1, "suggestion_days": 1, "feedback": 0, "query_days": 0,
+                       "query_day_totals": 0}
     report = store.report()
     assert report["suggestion_requests"] == 1 and report["tickets_with_suggestions"] == 1
     assert report["knowledge_gaps"] == ["NEW-1"] and len(store.links(ticket_id="OLD-1")) == 1
     assert store.purge_expired(180, now=now) == {"suggestions": 0, "suggested_tickets": 0, "suggestion_days": 0,
-                                                 "feedback": 0}
+                                                 "feedback": 0, "query_days": 0, "query_day_totals": 0}
 
 
 def test_purge_deletes_in_batches(tmp_path, monkeypatch):

@@ -161,7 +161,7 @@ def _function_calls() -> dict:
 REGEX_CALLS = _regex_calls()
 FUNCTION_CALLS = _function_calls()
 CACHES = (lexical_tokens._word_tokens, lexical_tokens._stem, results._term, results._key, results.query_terms,
-          results.prepare)
+          results.prepare, results.sentence_keys, identifiers.spelled)
 
 
 def hard_limit(seconds: float = HARD_LIMIT_SECONDS):

@@ -15,6 +15,7 @@ from search.encoder import Encoder
 from search.service import api, db, erase_api, errors, guard, site
 from search.service.feedback import views as feedback_views
 from search.service.review import views as review_views
+from search.service.gaps import views as gaps_views
 from search.service.auth import policy
 from search.service.auth.principals import check_auth_setting
 from search.service.client_address import TrustedProxies
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None,
     app.register_blueprint(erase_api.bp)
     app.register_blueprint(feedback_views.bp)
     app.register_blueprint(review_views.bp)
+    app.register_blueprint(gaps_views.bp)
     app.register_blueprint(site.bp)
     app.after_request(site.add_security_headers)
     app.wsgi_app = guard.Guard(app, FastSearch(app))

@@ -10,6 +10,7 @@ from search.results import best_sentence
 from search.service import guard
 from search.service.auth import policy
 from search.service.errors import ApiError
+from search.service.gaps import capture
 from search.service.links import SOURCES, StoreBusy, StoreError
 from search.service.ticket_ids import MAX_ID, InvalidId, canonical_text, canonical_ticket_id
 from search.ticket import ticket_query
@@ -63,11 +64,12 @@ def _store_call(fn, *args):
         raise ApiError(503, "database_unavailable", str(exc), {"Retry-After": "5"}) from None
 
 
-def search_body(state, args, client: str | None, hidden: frozenset[str] = frozenset()) -> dict:
+def search_body(state, args, client: str | None, hidden: frozenset[str] = frozenset(), caller: str | None = None) -> dict:
     """The JSON body of ``GET /api/search?<args>`` from ``client`` (its address), or ``ApiError``;
     articles of the ``hidden`` audiences are left out (policy.hidden_audiences of the caller).
     Flask's request cycle is skipped for GET (``fast_search.py``), so nothing here may use
-    ``request`` or ``current_app``."""
+    ``request`` or ``current_app``. ``caller``: who asked, for the gaps report's distinct-caller count
+    (``gaps.capture.caller_of``; default the client address)."""
     guard.rate_limit(state, client or "unknown")
     q = args.get("q", "")
     if not q.strip():
@@ -76,18 +78,21 @@ def search_body(state, args, client: str | None, hidden: frozenset[str] = frozen
         raise ApiError(400, "invalid_parameter", f"parameter 'q': {len(q)} characters, the limit is {MAX_QUERY}; "
                        "paste long tickets into POST /api/suggest")
     k = _int_param(args, "k", 10, 1, 50)
+    mode, area = args.get("mode", "hybrid"), args.get("area") or None
     try:
-        response = _searcher(state).search(q, k=k, mode=args.get("mode", "hybrid"), area=args.get("area") or None,
-                                           type=args.get("type") or None, tag=args.get("tag") or None,
-                                           hidden_audiences=hidden)
+        response = _searcher(state).search(q, k=k, mode=mode, area=area, type=args.get("type") or None,
+                                           tag=args.get("tag") or None, hidden_audiences=hidden)
     except QueryError as exc:
         raise ApiError(400, "invalid_parameter", str(exc)) from None
+    capture.record_search(state, q, area, mode, response, caller or client or "unknown")
     return response.to_json()
 
 
 @bp.get("/api/search")
 def search():   # GET is answered by fast_search.FastSearch before Flask routes it (HEAD and debug mode come here)
-    return jsonify(search_body(_state(), request.args, guard.client_address(), policy.hidden_audiences(policy.current())))
+    principal, client = policy.current(), guard.client_address()
+    return jsonify(search_body(_state(), request.args, client, policy.hidden_audiences(principal),
+                               capture.caller_of(principal, client)))
 
 
 def _json_object(expected: str) -> dict:
@@ -153,6 +158,8 @@ def suggest():
         })
     _store_call(_state().store.record_suggestions, request_id, ticket_id,
                 [(s["article_id"], s["anchor"], s["rank"], s["score"]) for s in suggestions], response.confident)
+    capture.record_suggest(_state(), cleaned.identifiers, ticket_id, response,
+                           capture.caller_of(policy.current(), guard.client_address()))
     return jsonify({"request_id": request_id, "ticket_id": ticket_id, "confident": response.confident,
                     "no_confident_match": not response.confident,
                     "cleaned": {"query": cleaned.query, "identifiers": cleaned.identifiers, "removed": cleaned.removed},

@@ -3,7 +3,7 @@ the report's per-ticket flags and the feedback filed for it (other comments nami
 
 ``ErasureMixin`` is part of the links store (it uses its transactions and the same helpers as an
 unlink); ``erase_api.py`` is the admin endpoint ``DELETE /api/tickets/<ticket_id>``; ``kb erase
---ticket ID`` is the same from the command line. Both audit it as ``ticket.erase`` without the id. Day counters (``suggestion_days``) hold no ticket ids and are kept.
+--ticket ID`` is the same from the command line. Both audit it as ``ticket.erase`` without the id. Day counters (``suggestion_days``) and the gaps report's recorded queries (``query_days``: a ticket's identifiers, never its id or text) hold no ticket ids and are kept.
 """
 from __future__ import annotations
 

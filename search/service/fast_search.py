@@ -19,6 +19,7 @@ import logging
 from flask import Flask
 from search.service import api, errors, guard
 from search.service.auth import policy
+from search.service.gaps import capture
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ class FastSearch:
         try:
             client = request.remote_addr or "unknown"
             principal = policy.check(self.app, request, "api.search", client)   # the one policy point
-            body = api.search_body(self.app.extensions["kb"], request.args, client, policy.hidden_audiences(principal))
+            body = api.search_body(self.app.extensions["kb"], request.args, client, policy.hidden_audiences(principal),
+                                   capture.caller_of(principal, client))
         except errors.ApiError as exc:
             status, headers, body = exc.status, list(exc.headers.items()), errors.error_body(exc.code, exc.message)
         except Exception:  # noqa: BLE001 - like the app's handler: logged, never a stack trace to the client

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from search.files import private_dir, private_file, tighten_file
 from search.service.erasure import ErasureMixin
+from search.service.gaps.records import QueryRecordsMixin
 from search.service.records import RecordsMixin, now_iso
 
 BUSY_TIMEOUT_S = 5.0
@@ -54,7 +55,7 @@ PG_BUSY = {"55P03": "lock_timeout", "57014": "statement timeout", "40P01": "dead
            "53300": "too many connections"}
 
 
-class LinkStore(RecordsMixin, ErasureMixin):
+class LinkStore(RecordsMixin, ErasureMixin, QueryRecordsMixin):
     """Thread-safe: one connection per thread. ``errors``: the driver's exceptions to translate.
     Suggestion records, the report and the retention purge are in records.py; the tables in db/tables.py."""
 

@@ -74,6 +74,7 @@ PUBLIC_PATHS = ("/healthz", "/readyz")
 def spec(areas: list[str] | None = None) -> dict:
     """The OpenAPI document; every path but the health probes may answer 401 and 403 (the policy point)."""
     from search.service.feedback.openapi import paths as feedback_paths
+    from search.service.gaps.openapi import paths as gaps_paths
 
     doc = _spec(areas)
     common = {"400": _err("Invalid parameter or body (the message names it)"),
@@ -81,6 +82,7 @@ def spec(areas: list[str] | None = None) -> dict:
     writes = {"403": _err(FORBIDDEN + ", or " + CROSS_SITE), "413": _err("Body larger than 64 KB"),
               "415": _err("Content-Type is not application/json")}
     doc["paths"].update(feedback_paths(common, writes, TICKET_ID, SHORT))
+    doc["paths"].update(gaps_paths(common))
     for path, operations in doc["paths"].items():
         for operation in operations.values():
             if path not in PUBLIC_PATHS:

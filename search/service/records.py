@@ -16,7 +16,9 @@ from search.service.schema import ACCEPTED, LINKED, RECORDED_PER_REQUEST
 RETAINED = [("suggestions", "id", "created_at", None),
             ("suggested_tickets", "ticket_id", "last_at", None),
             ("suggestion_days", "day", "day", 10),
-            ("feedback", "id", "created_at", None)]
+            ("feedback", "id", "created_at", None),
+            ("query_days", "day", "day", 10),
+            ("query_day_totals", "day", "day", 10)]
 # what a purge of a table takes off record_totals: (column returned by the DELETE, {total: how})
 UNCOUNT = {"suggested_tickets": "accepted"}
 PURGE_BATCH = 5000

@@ -1,4 +1,6 @@
-"""Purges recorded data older than ``retention_days`` (records.py ``RETAINED``), in the background.
+"""Purges recorded data older than ``retention_days`` (records.py ``RETAINED``), in the background,
+and the gaps report's per-day caller hashes once their day is over (``gaps/records.py``; also when
+``retention_days`` is 0, which keeps everything else for ever).
 
 Each serving worker purges once when it starts and then every ``INTERVAL_S``; several workers or
 replicas purging at once only find less to delete (each batch is its own short transaction). A
@@ -22,6 +24,7 @@ class Retention:
 
     def run_once(self) -> dict[str, int]:
         try:
+            self.store.purge_caller_sets()   # the per-day caller hashes live a day, whatever the retention
             deleted = self.store.purge_expired(self.days)
         except (StoreBusy, StoreError) as exc:
             log.warning("retention purge failed, retrying in %.0f s: %s", self.interval, exc)
@@ -32,8 +35,8 @@ class Retention:
         return deleted
 
     def start(self) -> None:
-        if self.days > 0:
-            threading.Thread(target=self._loop, name="retention-purge", daemon=True).start()
+        # runs even with retention_days 0 (keep forever): the gaps report's caller hashes expire daily
+        threading.Thread(target=self._loop, name="retention-purge", daemon=True).start()
 
     def _loop(self) -> None:
         while True:

@@ -38,18 +38,18 @@ REQUIRED = {
     "api.suggest": "suggest", "api.list_links": "links:read", "api.add_link": "links:write",
     "api.delete_link": "links:write", "api.reports": "reports", "erasure.erase_ticket": "admin",
     "feedback.submit": "feedback:write", "feedback.list_feedback": "review", "feedback.resolve": "review",
-    "review.review_queue": "review",
+    "review.review_queue": "review", "gaps.gaps": "review",
 }
 # endpoints that hand out staff data (comments, ticket ids, internal titles): 'internal' is needed too, so
 # a token made with --scope review but without internal (a customer-facing integration) reads nothing
-STAFF_DATA = frozenset({"feedback.list_feedback", "feedback.resolve", "review.review_queue"})
+STAFF_DATA = frozenset({"feedback.list_feedback", "feedback.resolve", "review.review_queue", "gaps.gaps"})
 # endpoint → audit action of a write
 AUDITED = {"api.suggest": "suggest", "api.add_link": "link.create", "api.delete_link": "link.delete",
            "erasure.erase_ticket": "ticket.erase", "feedback.submit": "feedback.create",
            "feedback.resolve": "feedback.resolve"}   # never with the ticket id: erasure must not leave it here
 # endpoint → audit action of a read that hands out ticket data in bulk (an export of personal data)
 EXPORTS = {"api.list_links": "export.links", "api.reports": "export.reports", "feedback.list_feedback": "export.feedback",
-           "review.review_queue": "export.review"}
+           "review.review_queue": "export.review", "gaps.gaps": "export.gaps"}
 
 
 def hidden_audiences(principal: Principal | None) -> frozenset[str]:

@@ -127,3 +127,37 @@ feedback = Table(
     Index("feedback_created", "created_at"),
     sqlite_autoincrement=True,
 )
+
+# Search analytics and knowledge gaps (search/service/gaps): redacted queries per day, no ticket ids
+query_days = Table(
+    "query_days", metadata,
+    Column("day", Text, primary_key=True),          # UTC date
+    Column("kind", Text, primary_key=True),         # search | suggest
+    Column("query", Text, primary_key=True),        # normalised and redacted; suggest: the identifiers found
+    Column("area", Text, primary_key=True, server_default=""),
+    Column("mode", Text, primary_key=True, server_default=""),
+    Column("requests", Integer, nullable=False),
+    Column("unconfident", Integer, nullable=False),
+    Column("callers", Integer, nullable=False),     # distinct callers that day, counted up to a cap
+    Column("top_article", Text, nullable=False, server_default=""),
+)
+
+query_day_totals = Table(
+    "query_day_totals", metadata,
+    Column("day", Text, primary_key=True),
+    Column("queries", Integer, nullable=False),     # distinct rows of query_days that day (capped)
+    Column("dropped", Integer, nullable=False),     # requests not recorded: the day's cap was reached
+)
+
+query_salts = Table(
+    "query_salts", metadata,
+    Column("day", Text, primary_key=True),
+    Column("salt", Text, nullable=False),           # random; deleted after a day with the callers' hashes
+)
+
+query_callers = Table(
+    "query_callers", metadata,
+    Column("day", Text, primary_key=True),
+    Column("query_key", Text, primary_key=True),    # hash of (kind, query, area, mode)
+    Column("caller", Text, primary_key=True),       # keyed hash of the caller under the day's salt
+)
