@@ -171,3 +171,13 @@ def hard_limit(seconds: float):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium at desktop size, one per test module (tests/browser_kit.py)."""
+    from tests import browser_kit as kit
+
+    driver = kit.make_driver(kit.DESKTOP)
+    yield driver
+    driver.quit()

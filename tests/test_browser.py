@@ -22,13 +22,6 @@ pytestmark = pytest.mark.skipif(not (kit.CHROMIUM.exists() and kit.CHROMEDRIVER.
 
 
 @pytest.fixture(scope="module")
-def browser():
-    driver = kit.make_driver(kit.DESKTOP)
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture(scope="module")
 def live(real_settings, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     index_root = tmp / "index"

@@ -34,13 +34,6 @@ def live(real_settings, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    driver = kit.make_driver(kit.DESKTOP)
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
     where = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path_factory.mktemp("feedback-shots"))
     where.mkdir(parents=True, exist_ok=True)

@@ -30,13 +30,6 @@ def live(real_settings, tmp_path_factory):
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser():
-    driver = kit.make_driver(kit.DESKTOP)
-    yield driver
-    driver.quit()
-
-
 def _open_flag_form(driver) -> None:
     """The feedback box at the end of an article (feedback.js), with its flag form open."""
     kit.wait(driver, lambda d: d.find_elements("css selector", "[data-kb-flag]"))
