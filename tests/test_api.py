@@ -83,6 +83,7 @@ def test_suggest_cleans_ticket_and_records_suggestions(client):
     assert "clear your cache" not in body["cleaned"]["query"]
     report = client.get("/api/reports").get_json()
     assert report["suggestion_requests"] == 1 and report["tickets_with_suggestions"] == 1
+    assert [(d["requests"], d["no_confident_match"]) for d in report["days"]] == [(1, 0)]
 
 
 def test_suggest_finds_the_article_of_a_short_ticket(client):

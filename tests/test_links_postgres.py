@@ -7,6 +7,7 @@ started fails these tests, it never skips them.
 """
 from __future__ import annotations
 
+import datetime as dt
 import dataclasses
 import multiprocessing
 import threading
@@ -79,6 +80,8 @@ def test_record_suggestions_and_report_match_sqlite(pg_url, tmp_path):
         store.add_link("T3", "B", "", "searched", None)
         store.add_link("T5", "B", "", "manual", None)
         reports.append(store.report())
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    assert [r.pop("days") for r in reports] == [[{"day": today, "requests": 5, "no_confident_match": 3}]] * 2
     assert reports[0] == reports[1] == {
         "top_articles": [{"article_id": "B", "tickets": 2}, {"article_id": "A", "tickets": 1}],
         "suggestion_requests": 5, "no_confident_match_requests": 3, "tickets_with_suggestions": 4,

@@ -16,6 +16,7 @@ from search.files import private_dir
 from search.service import db
 from search.service.links import StoreError, open_store
 from search.service.schema import RECORDED_PER_REQUEST
+from search.service.records import REPORT_DAYS
 
 
 def _rows(path, table: str) -> int:
@@ -38,6 +39,19 @@ def test_a_request_records_a_bounded_number_of_rows(tmp_path):
     report = store.report()
     assert report["suggestion_requests"] == 21 and report["no_confident_match_requests"] == 10
     assert report["tickets_with_suggestions"] == 1
+
+
+def test_report_has_a_bounded_per_day_series_oldest_first(tmp_path):
+    """The dashboard's chart: requests and no-confident-match requests per day, the last REPORT_DAYS days."""
+    store = open_store(f"sqlite:///{tmp_path / 'l.db'}")
+    assert store.report()["days"] == []
+    for day in range(1, REPORT_DAYS + 6):
+        for confident in (True, False, True):
+            store.record_suggestions(f"r{day}-{confident}", None, [], confident, now=f"2026-01-{day:02d}T10:00:00+00:00"
+                                     if day <= 31 else f"2026-02-{day - 31:02d}T10:00:00+00:00")
+    days = store.report()["days"]
+    assert len(days) == REPORT_DAYS and days[-1] == {"day": "2026-02-04", "requests": 3, "no_confident_match": 1}
+    assert [d["day"] for d in days] == sorted(d["day"] for d in days) and days[0]["day"] == "2026-01-06"
 
 
 def test_report_and_counts_follow_every_write(tmp_path):
@@ -92,7 +106,9 @@ def test_an_older_database_is_upgraded_once_with_the_same_report(tmp_path):
     conn.close()
     expected = {"top_articles": [{"article_id": "B", "tickets": 2}, {"article_id": "A", "tickets": 1}],
                 "suggestion_requests": 3, "no_confident_match_requests": 2, "tickets_with_suggestions": 2,
-                "tickets_linked_from_suggestion": 1, "knowledge_gaps": ["T2"]}
+                "tickets_linked_from_suggestion": 1, "knowledge_gaps": ["T2"],
+                "days": [{"day": "2026-11-01", "requests": 1, "no_confident_match": 0},
+                         {"day": "2026-11-02", "requests": 2, "no_confident_match": 2}]}
     with pytest.raises(StoreError, match="kb db upgrade"):
         open_store(f"sqlite:///{path}")
     engine = db.make_engine(f"sqlite:///{path}")

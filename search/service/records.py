@@ -23,6 +23,7 @@ RETAINED = [("suggestions", "id", "created_at", None),
 UNCOUNT = {"suggested_tickets": "accepted"}
 PURGE_BATCH = 5000
 REPORT_LIMIT = 20
+REPORT_DAYS = 30   # the per-day series: the most recent days that had a suggestion request
 
 
 def now_iso() -> str:
@@ -97,9 +98,12 @@ class RecordsMixin:
             cur.execute(f"SELECT ticket_id FROM suggested_tickets WHERE unconfident = 1 AND linked = 0 "
                         f"ORDER BY ticket_id LIMIT {int(limit)}")
             gaps = [row[0] for row in cur.fetchall()]
+            cur.execute(f"SELECT day, requests, unconfident FROM suggestion_days ORDER BY day DESC LIMIT {REPORT_DAYS}")
+            days = [{"day": str(d)[:10], "requests": int(r), "no_confident_match": int(u)}
+                    for d, r, u in reversed(cur.fetchall())]
         return {"top_articles": top, "suggestion_requests": int(requests), "no_confident_match_requests": int(unconfident),
                 "tickets_with_suggestions": int(suggested), "tickets_linked_from_suggestion": int(accepted),
-                "knowledge_gaps": gaps}
+                "knowledge_gaps": gaps, "days": days}
 
     def purge_expired(self, retention_days: int, now: dt.datetime | None = None) -> dict[str, int]:
         """Delete recorded rows older than ``retention_days`` from every table in RETAINED (0 keeps
