@@ -27,11 +27,12 @@ from site_builder.validate import validate_file
 
 log = logging.getLogger("kb.site_builder")  # outside "mkdocs.*": review warnings don't fail --strict
 ASSETS = ("kb.css", "staff.css", "redirect.js", "auth.js", "common.js", "search.js", "feedback.js", "assistant.js",
-          "review.js", "gaps.js", "article.js")
+          "review.js", "gaps.js", "dashboard.js", "article.js")
 # in this order: auth.js, then common.js; feedback.js before the assistant, which puts its widget on each card
-SCRIPTS = ("auth.js", "common.js", "search.js", "feedback.js", "assistant.js", "review.js", "gaps.js", "article.js")
+SCRIPTS = ("auth.js", "common.js", "search.js", "feedback.js", "assistant.js", "review.js", "gaps.js", "dashboard.js",
+           "article.js")
 # talk to the search service: not in an audience build
-STAFF_SCRIPTS = {"auth.js", "search.js", "feedback.js", "assistant.js", "review.js", "gaps.js"}
+STAFF_SCRIPTS = {"auth.js", "search.js", "feedback.js", "assistant.js", "review.js", "gaps.js", "dashboard.js"}
 ASSISTANT_PAGE = """---
 title: Ticket assistant
 hide: [navigation, toc]
@@ -63,7 +64,14 @@ ended in "no confident match", by service area. Only queries asked by several pe
 
 <div class="kb-gaps" data-kb-gaps></div>
 
-<noscript>The review queue and the knowledge gaps need JavaScript and the search service (kb serve).</noscript>
+## Usage and outcomes
+
+How much the ticket assistant is used, how often it finds a confident match, and which articles
+resolved the most tickets (from the service's report; needs the reports permission).
+
+<div class="kb-dashboard" data-kb-dashboard></div>
+
+<noscript>The review queue, the knowledge gaps and the usage figures need JavaScript and the search service (kb serve).</noscript>
 """
 STAFF_PAGES = {"assistant.md": ASSISTANT_PAGE, "review.md": REVIEW_PAGE}   # generated in the staff build only
 

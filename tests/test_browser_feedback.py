@@ -132,3 +132,68 @@ def test_review_page_tells_a_reader_why_it_is_empty(browser, live):
         _wait_text(browser, "[data-kb-gaps] [role=status]", "may not see the knowledge gaps")
     finally:
         browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
+
+
+def _post(driver, path: str, body: dict) -> int:
+    return driver.execute_async_script(
+        "var done = arguments[2]; fetch(arguments[0], {method: 'POST', headers: {'Content-Type': 'application/json'},"
+        " body: JSON.stringify(arguments[1])}).then(function (r) { done(r.status); }, function () { done(0); });",
+        path, body)
+
+
+def _fake_reports(driver, status: int, body: dict) -> str:
+    import json
+    return driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+        "var f = window.fetch; window.fetch = function (u, i) { if (/\\/api\\/reports/.test(String(u)))"
+        f" return Promise.resolve(new Response({json.dumps(json.dumps(body))}, {{status: {status}, "
+        "headers: {'Content-Type': 'application/json'}})); return f.apply(this, arguments); };")})["identifier"]
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_dashboard_shows_usage_and_outcomes(browser, live, shots, size):
+    """Usage and outcomes on /review/: headline numbers, the per-day chart with its table, the articles
+    linked to the most tickets (links to them); light and dark."""
+    kit.set_viewport(browser, SIZES[size])
+    kit.set_scheme(browser, False)
+    kit.load(browser, live + "/review/")
+    ticket = {"ticket_id": f"ZD-DASH-{size}", "body": "Shaka error 6007 LICENSE_REQUEST_FAILED on every play"}
+    assert _post(browser, "/api/suggest", ticket) == 200
+    assert _post(browser, "/api/links", {"ticket_id": ticket["ticket_id"], "article_id": "FAQ-DRM-001",
+                                         "anchor": "", "source": "suggested"}) in (200, 201)
+    assert _post(browser, "/api/suggest", {"body": f"Zqxv WOBBLEFLANGE frumious gronk {size}"}) == 200   # no confident match
+    for dark in (False, True):
+        kit.set_scheme(browser, dark)
+        kit.load(browser, live + "/review/")
+        kit.wait(browser, lambda d: d.find_elements("css selector", "[data-kb-dash-chart] svg rect"))
+        numbers = _text(browser, "[data-kb-dash-numbers]")
+        assert "Suggestion requests" in numbers and "With a confident match" in numbers and "%" in numbers
+        assert "Linked from a suggestion" in numbers
+        link = browser.find_element("css selector", "[data-kb-dashboard] table a[href$='/id/FAQ-DRM-001/']")
+        assert link.text == "FAQ-DRM-001"
+        rows = browser.execute_script("return document.querySelectorAll('.kb-dash__details tbody tr').length")
+        assert rows >= 1 and "Requests" in _text(browser, ".kb-dash__details thead")
+        assert browser.find_element("css selector", "[data-kb-dash-chart] svg").get_attribute("aria-hidden") == "true"
+        unsure = browser.execute_script("return [].map.call(document.querySelectorAll('.kb-dash__bar--unsure'),"
+                                        " function (r) { return +r.getAttribute('height'); })")
+        assert unsure and unsure[-1] > 0                       # today's bar has a part without a confident match
+        browser.execute_script("document.querySelector('[data-kb-dashboard]').scrollIntoView({block: 'start'})")
+        _check(browser, shots, f"{size}-7-dashboard-{'dark' if dark else 'light'}")
+    kit.set_scheme(browser, False)
+
+
+def test_dashboard_empty_state_and_forbidden(browser, live, shots):
+    """No data yet, and a caller without the reports permission (403): both are said in words."""
+    empty = {"top_articles": [], "suggestion_requests": 0, "no_confident_match_requests": 0, "tickets_with_suggestions": 0,
+             "tickets_linked_from_suggestion": 0, "knowledge_gaps": [], "days": []}
+    kit.set_viewport(browser, kit.PHONE)
+    for status, body, said, name in ((200, empty, "No data yet", "empty"),
+                                     (403, {"error": {"code": "forbidden", "message": "x"}}, "reports permission", "403")):
+        script = _fake_reports(browser, status, body)
+        try:
+            kit.load(browser, live + "/review/")
+            _wait_text(browser, "[data-kb-dashboard] [role=status]", said)
+            assert not browser.find_elements("css selector", "[data-kb-dashboard] svg")
+            browser.execute_script("document.querySelector('[data-kb-dashboard]').scrollIntoView({block: 'start'})")
+            _check(browser, shots, f"phone-8-dashboard-{name}")
+        finally:
+            browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script})

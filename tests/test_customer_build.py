@@ -197,7 +197,7 @@ def test_customer_site_has_only_customer_articles(tmp_path):
     assert not (site / "assistant").exists() and not (site / "upload/body-limit-spike").exists()
     assert not (site / "review").exists()                  # the owners' review queue is staff work
     assert not any((site / "assets/kb" / n).exists() for n in ("auth.js", "search.js", "assistant.js", "feedback.js",
-                                                               "review.js", "gaps.js"))
+                                                               "review.js", "gaps.js", "dashboard.js"))
     home = (site / "index.html").read_text(encoding="utf-8")
     assert "Fixture KB — customer edition" in home and "A tiny knowledge base for tests" not in home
     page = (site / "upload/too-large/index.html").read_text(encoding="utf-8")
