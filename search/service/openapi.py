@@ -179,7 +179,7 @@ def _spec(areas: list[str] | None) -> dict:
                               "400": common["400"], "401": _err("Missing or wrong bearer token"),
                               "403": _err("Not allowed: erasure needs the scope admin"), "429": common["429"],
                               "503": common["503"]}}},
-            "/api/reports": {"get": {"summary": "Articles that resolve tickets, suggestion uptake, knowledge gaps",
+            "/api/reports": {"get": {"summary": "Articles that resolve tickets, suggestion uptake per day, knowledge gaps",
                                      "responses": {"200": _json(OBJ), "429": common["429"], "503": common["503"]}}},
             "/healthz": {"get": {"summary": "Process alive", "responses": {"200": _json(OBJ), "429": common["429"]}}},
             "/readyz": {"get": {"summary": "Index loaded and database reachable",
