@@ -78,6 +78,9 @@ def test_erasure_leaves_no_trace_and_exact_aggregates(two_urls, postgres_server,
     after, expected = store.report(), never.report()
     for counted in ("suggestion_requests", "no_confident_match_requests"):   # per-day counts, no ticket ids: kept
         assert after.pop(counted) == expected.pop(counted) + 2 - (counted != "suggestion_requests")
+    days, expected_days = after.pop("days"), expected.pop("days")         # the same counts per day: kept too
+    assert [(d["day"], d["requests"] - 2, d["no_confident_match"] - 1) for d in days] == \
+        [(d["day"], d["requests"], d["no_confident_match"]) for d in expected_days]
     assert after == expected
     assert store.link_counts(["A", "B", "C"]) == never.link_counts(["A", "B", "C"])
     assert store.erase_ticket("ZD-ERASE-ME") == {"links": 0, "suggestions": 0, "suggested_tickets": 0, "feedback": 0}
