@@ -16,7 +16,7 @@
     return node;
   }
 
-  /* One bar per day: its height the requests, its lower, darker part those with a confident match. */
+  /* One bar per day: its height the requests, its lower, coloured part those with a confident match. */
   function bars(days) {
     var max = Math.max.apply(null, days.map(function (d) { return d.requests; }).concat([1]));
     var step = WIDTH / Math.max(days.length, MIN_SLOTS), gap = Math.min(4, step / 4);
@@ -66,7 +66,7 @@
   function perDay(box, days) {
     var figure = box.appendChild(el("figure", { "class": "kb-dash__figure", "data-kb-dash-chart": "" }));
     figure.appendChild(el("figcaption", {}, "Suggestion requests per day, " + days[0].day + " to " +
-      days[days.length - 1].day + ": darker part found a confident match"));
+      days[days.length - 1].day + ": the lower, coloured part found a confident match"));
     figure.appendChild(bars(days));
     var legend = figure.appendChild(el("p", { "class": "kb-dash__legend", "aria-hidden": "true" }));
     legend.appendChild(el("span", { "class": "kb-dash__key kb-dash__key--sure" }, "confident match"));
