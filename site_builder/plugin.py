@@ -67,7 +67,7 @@ ended in "no confident match", by service area. Only queries asked by several pe
 ## Usage and outcomes
 
 How much the ticket assistant is used, how often it finds a confident match, and which articles
-resolved the most tickets (from the service's report; needs the reports permission).
+resolved the most tickets (from the service's report; needs the review permission).
 
 <div class="kb-dashboard" data-kb-dashboard></div>
 

@@ -144,7 +144,7 @@ def _post(driver, path: str, body: dict) -> int:
 def _fake_reports(driver, status: int, body: dict) -> str:
     import json
     return driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
-        "var f = window.fetch; window.fetch = function (u, i) { if (/\\/api\\/reports/.test(String(u)))"
+        "var f = window.fetch; window.fetch = function (u, i) { if (/\\/api\\/review\\/usage/.test(String(u)))"
         f" return Promise.resolve(new Response({json.dumps(json.dumps(body))}, {{status: {status}, "
         "headers: {'Content-Type': 'application/json'}})); return f.apply(this, arguments); };")})["identifier"]
 
@@ -182,12 +182,12 @@ def test_dashboard_shows_usage_and_outcomes(browser, live, shots, size):
 
 
 def test_dashboard_empty_state_and_forbidden(browser, live, shots):
-    """No data yet, and a caller without the reports permission (403): both are said in words."""
+    """No data yet, and a caller without the review permission (403): both are said in words."""
     empty = {"top_articles": [], "suggestion_requests": 0, "no_confident_match_requests": 0, "tickets_with_suggestions": 0,
              "tickets_linked_from_suggestion": 0, "knowledge_gaps": [], "days": []}
     kit.set_viewport(browser, kit.PHONE)
     for status, body, said, name in ((200, empty, "No data yet", "empty"),
-                                     (403, {"error": {"code": "forbidden", "message": "x"}}, "reports permission", "403")):
+                                     (403, {"error": {"code": "forbidden", "message": "x"}}, "review permission", "403")):
         script = _fake_reports(browser, status, body)
         try:
             kit.load(browser, live + "/review/")

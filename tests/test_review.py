@@ -83,3 +83,27 @@ def test_kb_review_cli(app, client, real_settings):
     assert none.exit_code == 0 and "Nothing to review for team-nobody" in none.output
     missing = CliRunner().invoke(cli, ["review"], obj={}, env=dict(env, KB_INDEX_ROOT=str(real_settings.index_path) + "-x"))
     assert missing.exit_code == 1 and "kb index" in missing.output and "Traceback" not in missing.output
+
+
+def test_usage_figures_for_editors_without_ticket_ids(real_settings, real_searcher, tmp_path):
+    """The dashboard's figures (GET /api/review/usage) are the report without its knowledge-gap ticket ids,
+    for the review scope: before, the /review/ page's editors met a 403 (the report needs 'reports')."""
+    from tests.test_access import _bearer, _make, _token
+
+    app = _make(real_settings, real_searcher, tmp_path, auth="oidc", oidc_issuer="http://127.0.0.1:9/never-fetched",
+                oidc_client_id="kb")
+    client = app.test_client()
+    suggester = _bearer(_token(app, "assistant", "read,internal,suggest"))
+    assert client.post("/api/suggest", json={"body": "zqxv wobbleflange", "ticket_id": "ZD-GAP-1"},
+                       headers=suggester).status_code == 200
+    full = client.get("/api/reports", headers=_bearer(_token(app, "admin-bot", "admin"))).get_json()
+    assert full["knowledge_gaps"] == ["ZD-GAP-1"]
+    editor = _bearer(_token(app, "editor-bot", "read,internal,review"))
+    usage = client.get("/api/review/usage", headers=editor)
+    assert usage.status_code == 200 and usage.headers["Cache-Control"] == "no-store"
+    body = usage.get_json()
+    assert "knowledge_gaps" not in body and "ZD-GAP-1" not in usage.get_data(as_text=True)
+    assert body == {k: v for k, v in full.items() if k != "knowledge_gaps"}
+    assert client.get("/api/reports", headers=editor).status_code == 403
+    for scopes in ("read,internal,suggest", "read,review"):   # an agent; a reviewer without 'internal'
+        assert client.get("/api/review/usage", headers=_bearer(_token(app, scopes.replace(",", "-"), scopes))).status_code == 403

@@ -1,4 +1,5 @@
-/* The "Usage and outcomes" section of the staff /review/ page, drawn from GET /api/reports: headline
+/* The "Usage and outcomes" section of the staff /review/ page, drawn from GET /api/review/usage (the
+   report of GET /api/reports without its ticket ids; scope review): headline
    numbers, suggestion requests per day with the share that found a confident match (inline SVG bars,
    hidden from screen readers, with the same numbers in a table), and the articles linked to the most
    tickets. Nothing is stored here; the service keeps the aggregates (retention_days applies). */
@@ -104,12 +105,12 @@
 
   function load(box) {
     var status = box.appendChild(el("p", { "class": "kb-assistant__status", role: "status" }, "Loading…"));
-    KB.fetchWithin(KB.api("reports"), 8000, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    KB.fetchWithin(KB.api("review/usage"), 8000, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (resp) {
         return resp.json().then(function (body) {
           if (resp.ok) { render(box, status, body); return; }
           status.textContent = resp.status === 403 ? "Your account may not see usage and outcomes (it needs the " +
-            "reports permission; ask an administrator)." : KB.errorMessage(body, "Error " + resp.status);
+            "review permission; ask an administrator)." : KB.errorMessage(body, "Error " + resp.status);
         });
       })
       .catch(function (err) { status.textContent = "Search service unreachable (" + err.message + ")."; });

@@ -38,11 +38,11 @@ REQUIRED = {
     "api.suggest": "suggest", "api.list_links": "links:read", "api.add_link": "links:write",
     "api.delete_link": "links:write", "api.reports": "reports", "erasure.erase_ticket": "admin",
     "feedback.submit": "feedback:write", "feedback.list_feedback": "review", "feedback.resolve": "review",
-    "review.review_queue": "review", "gaps.gaps": "review",
+    "review.review_queue": "review", "review.usage": "review", "gaps.gaps": "review",
 }
 # endpoints that hand out staff data (comments, ticket ids, internal titles): 'internal' is needed too, so
 # a token made with --scope review but without internal (a customer-facing integration) reads nothing
-STAFF_DATA = frozenset({"feedback.list_feedback", "feedback.resolve", "review.review_queue", "gaps.gaps"})
+STAFF_DATA = frozenset({"feedback.list_feedback", "feedback.resolve", "review.review_queue", "review.usage", "gaps.gaps"})
 # endpoint → audit action of a write
 AUDITED = {"api.suggest": "suggest", "api.add_link": "link.create", "api.delete_link": "link.delete",
            "erasure.erase_ticket": "ticket.erase", "feedback.submit": "feedback.create",

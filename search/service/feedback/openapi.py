@@ -67,4 +67,8 @@ def paths(common: dict, write_errors: dict, ticket_id: dict, short: dict) -> dic
             "responses": {"200": _json({"type": "object", "required": ["today", "articles"], "properties": {
                 "owner": TEXT, "today": {"type": "string"}, "articles": {"type": "array", "items": ENTRY}}}),
                 **common}}},
+        "/api/review/usage": {"get": {
+            "summary": "The report's figures without ticket ids, for the staff dashboard (scopes review and internal)",
+            "responses": {"200": _json({"type": "object", "required": ["suggestion_requests", "days", "top_articles"]}),
+                          **common}}},
     }

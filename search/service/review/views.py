@@ -32,3 +32,17 @@ def review_queue():
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def usage_body(report: dict) -> dict:
+    """The links store's report without its ticket ids: what the staff dashboard draws. Editors (scope
+    ``review``) read figures and article ids; the knowledge-gap ticket ids stay behind ``reports``."""
+    return {key: value for key, value in report.items() if key != "knowledge_gaps"}
+
+
+@bp.get("/api/review/usage")
+def usage():
+    state = current_app.extensions["kb"]
+    response = jsonify(usage_body(_store_call(state.store.report)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
